@@ -1,0 +1,60 @@
+"""Input checks shared by every coursekit model: one place, clear messages.
+
+Errors name the argument and say what was wrong, so a student sees
+``ValueError: X must be 2-D [n_samples, n_features], got shape (5,)`` instead of a
+stack trace from deep inside NumPy or torch.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def check_matrix(X, name="X", *, dtype=np.float64, allow_empty=False):
+    """Return ``X`` as a finite 2-D float array ``[n, d]``; raise ``ValueError`` otherwise."""
+    if isinstance(X, (str, bytes)) or X is None:
+        raise TypeError(f"{name} must be an array-like of numbers, got {type(X).__name__}")
+    if hasattr(X, "detach"):  # a torch tensor: leave the autograd graph and the device
+        X = X.detach().cpu().numpy()
+    try:
+        array = np.asarray(X, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an array-like of numbers: {error}") from None
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D [n_samples, n_features], got shape {array.shape}"
+        )
+    if not allow_empty and (array.shape[0] == 0 or array.shape[1] == 0):
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def check_same_features(X, W, x_name="X", w_name="W"):
+    """Raise ``ValueError`` unless ``X`` and ``W`` have the same number of columns."""
+    if X.shape[1] != W.shape[1]:
+        raise ValueError(
+            f"{x_name} has {X.shape[1]} features but {w_name} has {W.shape[1]}; "
+            "they must match"
+        )
+
+
+def check_positive_int(value, name, *, minimum=1):
+    """Return ``value`` if it is an integer ``>= minimum``; raise otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_positive_float(value, name, *, allow_zero=False):
+    """Return ``value`` as float if it is a finite number > 0 (or >= 0); raise otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value}")
+    return value

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Make sure the things outside Python that the book and the tests need are on this machine:
+#   data     Fashion-MNIST (the loader's own search, then its download from the official
+#            mirrors; offline, Debian's package dataset-fashion-mnist when we are root)
+#   browser  a Chromium for the browser tests (an installed one; as root, Debian's chromium;
+#            otherwise Playwright's own download)
+# Where nothing works it stops and prints the exact command to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=.venv/bin/python
+
+as_root_with_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+
+apt_install() {
+  echo "Installing Debian package(s): $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
+}
+
+fashion_mnist_ready() {
+  "$python" - <<'PY' 2>/tmp/coursekit-data-check.log
+from coursekit.data import load_fashion_mnist
+for split in ("train", "test"):
+    load_fashion_mnist(split)
+PY
+}
+
+ensure_data() {
+  if fashion_mnist_ready; then echo "Fashion-MNIST: found"; return; fi
+  if as_root_with_apt && apt_install dataset-fashion-mnist && fashion_mnist_ready; then
+    echo "Fashion-MNIST: from Debian's dataset-fashion-mnist"; return
+  fi
+  cat /tmp/coursekit-data-check.log >&2
+  echo >&2 "Fashion-MNIST is missing and could not be downloaded. Run one of:"
+  echo >&2 "  sudo apt-get install -y dataset-fashion-mnist"
+  echo >&2 "  export COURSEKIT_DATA=/folder/with/the/four/gz/files"
+  exit 1
+}
+
+chromium_path() {
+  for candidate in "${COURSEKIT_CHROMIUM:-}" /usr/bin/chromium /usr/bin/chromium-browser; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
+  done
+  return 1
+}
+
+ensure_browser() {
+  if chromium_path >/dev/null; then echo "Browser: $(chromium_path)"; return; fi
+  if as_root_with_apt && apt_install chromium && chromium_path >/dev/null; then
+    echo "Browser: Debian's chromium"; return
+  fi
+  if .venv/bin/playwright install chromium >/dev/null 2>&1; then
+    echo "Browser: Playwright's chromium"; return
+  fi
+  echo >&2 "No Chromium for the browser tests. Run one of:"
+  echo >&2 "  sudo apt-get install -y chromium"
+  echo >&2 "  .venv/bin/playwright install chromium"
+  exit 1
+}
+
+for what in "$@"; do
+  case "$what" in
+    data) ensure_data ;;
+    browser) ensure_browser ;;
+    *) echo "usage: $0 data|browser ..." >&2; exit 2 ;;
+  esac
+done
