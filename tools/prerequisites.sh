@@ -33,7 +33,7 @@ ensure_data() {
   cat /tmp/coursekit-data-check.log >&2
   echo >&2 "Fashion-MNIST is missing and could not be downloaded. Run one of:"
   echo >&2 "  sudo apt-get install -y dataset-fashion-mnist"
-  echo >&2 "  export COURSEKIT_DATA=/folder/with/the/four/gz/files"
+  echo >&2 "  mkdir -p \$COURSEKIT_DATA/fashion-mnist && cp /path/to/*-ubyte.gz \$COURSEKIT_DATA/fashion-mnist/"
   exit 1
 }
 
