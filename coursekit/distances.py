@@ -1,0 +1,181 @@
+"""The lecture's distance functions (меры расстояния), as pairwise matrices.
+
+Every distance here is a function ``f(X, W)``: ``X`` holds ``n`` objects ``[n, d]``,
+``W`` holds ``k`` objects (centres, prototypes, neurons' weights) ``[k, d]``, and the
+result is the float64 matrix ``[n, k]`` with ``rho(x_i, w_j)`` at ``[i, j]``.
+Inputs are NumPy arrays, array-likes or torch tensors; the output is always NumPy.
+
+Models take ``metric=`` as a name or a callable and resolve it with :func:`get_metric`.
+"""
+
+import numpy as np
+
+from coursekit.validation import check_matrix, check_same_features
+
+METRICS = ("euclidean", "sqeuclidean", "manhattan", "chebyshev", "cosine")
+"""The names :func:`get_metric` understands."""
+
+CHUNK_ELEMENTS = 20_000_000
+"""How many elements one block of differences ``[rows, k, d]`` may hold (160 MB of float64)."""
+
+
+def check_pair(X, W):
+    """Validate a pair of object matrices: both 2-D, finite, with the same feature count."""
+    X = check_matrix(X, "X")
+    W = check_matrix(W, "W")
+    check_same_features(X, W, "X", "W")
+    return X, W
+
+
+def sqeuclidean(X, W):
+    """Squared Euclidean distance, ``rho(x, w) = sum_j (x^j - w^j)^2``.
+
+    Computed through the expansion ``||x||^2 - 2 <x, w> + ||w||^2``: one matrix product
+    instead of an ``[n, k, d]`` array of differences. Shapes: ``[n, d], [k, d] -> [n, k]``.
+    """
+    X, W = check_pair(X, W)
+    squared = np.sum(X**2, axis=1)[:, None] - 2.0 * X @ W.T + np.sum(W**2, axis=1)[None, :]
+    # Rounding in the expansion can leave near-duplicate pairs slightly below zero.
+    return np.maximum(squared, 0.0)
+
+
+def euclidean(X, W):
+    """Euclidean distance, ``rho(x, w) = sqrt(sum_j (x^j - w^j)^2)``. ``[n, d], [k, d] -> [n, k]``."""
+    return np.sqrt(sqeuclidean(X, W))
+
+
+def manhattan(X, W):
+    """Manhattan (city-block) distance, ``rho(x, w) = sum_j |x^j - w^j|``. ``-> [n, k]``."""
+    X, W = check_pair(X, W)
+    return _over_row_blocks(X, W, lambda difference: difference.sum(axis=2))
+
+
+def chebyshev(X, W):
+    """Supremum-norm (Chebyshev) distance, ``rho(x, w) = max_j |x^j - w^j|``. ``-> [n, k]``."""
+    X, W = check_pair(X, W)
+    return _over_row_blocks(X, W, lambda difference: difference.max(axis=2))
+
+
+def cosine(X, W):
+    """Cosine ("scalar product") distance, ``rho(x, w) = 1 - <x, w> / (||x|| ||w||)``.
+
+    Lies in ``[0, 2]``: 0 for vectors pointing the same way, 2 for opposite ones. It is
+    undefined for the zero vector, so a zero row in ``X`` or ``W`` raises ``ValueError``.
+    Shapes: ``[n, d], [k, d] -> [n, k]``.
+    """
+    X, W = check_pair(X, W)
+    similarity = _unit_rows(X, "X") @ _unit_rows(W, "W").T
+    # Rounding can push the cosine a hair outside [-1, 1]; distances stay in [0, 2].
+    return np.clip(1.0 - similarity, 0.0, 2.0)
+
+
+def minkowski(p, weights=None):
+    """The weighted Minkowski distance as a function ``f(X, W) -> [n, k]``.
+
+    ``rho(x, w) = (sum_j weights_j |x^j - w^j|^p)^(1/p)`` with ``p >= 1`` (finite; the limit
+    ``p -> inf`` is :func:`chebyshev`) and non-negative ``weights`` ``[d]`` (all ones when
+    ``None``). ``p = 1`` gives :func:`manhattan`, ``p = 2`` gives :func:`euclidean`.
+    """
+    return MinkowskiDistance(p, weights)
+
+
+class MinkowskiDistance:
+    """A weighted Minkowski distance with fixed ``p`` and ``weights``; see :func:`minkowski`."""
+
+    def __init__(self, p, weights=None):
+        self.p = _check_p(p)
+        self.weights = None if weights is None else _check_weights(weights)
+        self.__name__ = f"minkowski(p={self.p:g}" + (")" if weights is None else ", weights)")
+
+    def __call__(self, X, W):
+        X, W = check_pair(X, W)
+        weights = self._weights_for(X.shape[1])
+        powered_sum = _over_row_blocks(X, W, lambda difference: difference**self.p @ weights)
+        return powered_sum ** (1.0 / self.p)
+
+    def __repr__(self):
+        return self.__name__
+
+    def _weights_for(self, n_features):
+        if self.weights is None:
+            return np.ones(n_features)
+        if self.weights.shape[0] != n_features:
+            raise ValueError(
+                f"weights has {self.weights.shape[0]} entries but X and W have "
+                f"{n_features} features; they must match"
+            )
+        return self.weights
+
+
+_BY_NAME = {
+    "euclidean": euclidean,
+    "sqeuclidean": sqeuclidean,
+    "manhattan": manhattan,
+    "chebyshev": chebyshev,
+    "cosine": cosine,
+}
+
+
+def get_metric(metric):
+    """Resolve ``metric`` (a name from :data:`METRICS` or a callable ``f(X, W)``) to a function."""
+    if callable(metric):
+        return metric
+    if isinstance(metric, str) and metric in _BY_NAME:
+        return _BY_NAME[metric]
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a name or a callable f(X, W), got {type(metric).__name__}")
+    raise ValueError(
+        f"metric must be one of {', '.join(METRICS)} or a callable f(X, W) "
+        f"(for example minkowski(p=3)), got {metric!r}"
+    )
+
+
+def _over_row_blocks(X, W, reduce):
+    """Apply ``reduce`` to ``|x - w|`` ``[rows, k, d] -> [rows, k]`` block by block of ``X``.
+
+    Blocks hold at most :data:`CHUNK_ELEMENTS` differences (one row at least), so memory
+    stays bounded however many objects ``X`` has.
+    """
+    n, k, d = X.shape[0], W.shape[0], X.shape[1]
+    rows_per_block = max(1, CHUNK_ELEMENTS // (k * d))
+    result = np.empty((n, k))
+    for start in range(0, n, rows_per_block):
+        block = slice(start, start + rows_per_block)
+        result[block] = reduce(np.abs(X[block, None, :] - W[None, :, :]))
+    return result
+
+
+def _unit_rows(X, name):
+    """Rows of ``X`` divided by their Euclidean norms; zero rows raise ``ValueError``."""
+    norms = np.linalg.norm(X, axis=1)
+    zero_rows = np.flatnonzero(norms == 0)
+    if zero_rows.size:
+        raise ValueError(
+            f"{name} has zero vectors (rows {zero_rows[:5].tolist()}); "
+            "the cosine distance is undefined for the zero vector"
+        )
+    return X / norms[:, None]
+
+
+def _check_p(p):
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"p must be a number, got {type(p).__name__}")
+    if not np.isfinite(p) or p < 1:
+        raise ValueError(f"p must be a finite number >= 1 (use chebyshev for p = inf), got {p}")
+    return float(p)
+
+
+def _check_weights(weights):
+    if hasattr(weights, "detach"):  # a torch tensor
+        weights = weights.detach().cpu()
+    try:
+        weights = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"weights must be an array-like of numbers: {error}") from None
+    if weights.ndim != 1:
+        raise ValueError(f"weights must be 1-D [n_features], got shape {weights.shape}")
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("weights contains NaN or infinite values")
+    if np.any(weights < 0):
+        raise ValueError(f"weights must be non-negative, got minimum {weights.min()}")
+    return weights

@@ -1,0 +1,243 @@
+"""The one training loop for the course's neural models, plus seeding and device choice.
+
+A model is a ``torch.nn.Module`` with a method ``loss(batch)`` returning a scalar tensor;
+:func:`fit` does the rest (batches, optimizer, device, progress bar, history)::
+
+    history = fit(model, X, epochs=20, lr=1e-3)      # batches are tensors X[idx]
+    history = fit(model, (X, y), epochs=20)          # batches are tuples (X[idx], y[idx])
+    history["loss"]                                  # mean training loss per epoch
+"""
+
+import random
+
+import numpy as np
+import torch
+from tqdm.auto import trange
+
+from coursekit.validation import check_positive_float, check_positive_int
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+"""Optimizers :func:`fit` knows by name."""
+
+
+def seed_everything(seed):
+    """Seed Python's ``random``, NumPy's global generator and torch (CPU and every GPU)."""
+    seed = check_positive_int(seed, "seed", minimum=0)
+    if seed >= 2**32:  # NumPy's legacy seeding accepts 32-bit seeds only
+        raise ValueError(f"seed must be < 2**32, got {seed}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds CUDA on every device
+    return seed
+
+
+def default_device():
+    """``cuda`` when a GPU is available, else ``cpu``."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def fit(
+    model,
+    data,
+    *,
+    epochs,
+    batch_size=128,
+    lr=1e-3,
+    optimizer="adam",
+    device=None,
+    progress=True,
+    validation=None,
+    shuffle=True,
+    generator=None,
+):
+    """Train ``model`` by minimising ``model.loss(batch)`` with mini-batch gradient descent.
+
+    ``data`` (and ``validation``) is a tensor ``[N, ...]`` (batches are tensors), a pair
+    ``(X, y)`` of tensors with the same length (batches are tuples ``(xb, yb)``) or a
+    ``DataLoader`` (batches as it yields them; ``batch_size``, ``shuffle`` and ``generator``
+    are then the loader's business). ``optimizer`` is ``"adam"``, ``"adamw"``, ``"sgd"``, a
+    factory called as ``optimizer(model.parameters(), lr=lr)`` (an optimizer class, a
+    ``functools.partial``), or a ready optimizer instance (``lr`` is then ignored).
+    ``generator`` (a ``torch.Generator`` or an int seed) drives the shuffling; ``None`` uses
+    torch's global generator, which :func:`seed_everything` seeds.
+
+    The model moves to ``device`` (default: :func:`default_device`) and stays there, and it
+    comes back in evaluation mode. Returns the history ``{"loss": [...]}``, one mean loss per
+    epoch (the mean over samples of the batch losses seen during the epoch), plus
+    ``"val_loss"`` (the mean loss on ``validation`` after each epoch) when it is given.
+    """
+    _check_model(model)
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    lr = check_positive_float(lr, "lr")
+    device = _resolve_device(device)
+    train_batches = _batches(data, "data", batch_size, shuffle, _as_generator(generator))
+    val_batches = None
+    if validation is not None:
+        val_batches = _batches(validation, "validation", batch_size, False, None)
+
+    model.to(device)
+    optimizer = _make_optimizer(optimizer, model, lr)
+    history = {"loss": []} | ({"val_loss": []} if val_batches is not None else {})
+    bar = trange(epochs, desc="fit", unit="epoch", disable=not progress)
+    for epoch in bar:
+        history["loss"].append(train_epoch(model, train_batches(), optimizer, device, epoch))
+        if val_batches is not None:
+            history["val_loss"].append(evaluate(model, val_batches(), device))
+        bar.set_postfix({name: f"{values[-1]:.4g}" for name, values in history.items()})
+    model.eval()
+    return history
+
+
+def train_epoch(model, batches, optimizer, device, epoch=0):
+    """One pass over ``batches``: a gradient step per batch. Returns the mean loss per sample."""
+    model.train()
+    total, count = 0.0, 0
+    for number, batch in enumerate(batches):
+        loss = _checked_loss(model, _to_device(batch, device), epoch, number)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        size = _n_samples(batch)
+        total, count = total + loss.item() * size, count + size
+    return _mean(total, count)
+
+
+@torch.no_grad()
+def evaluate(model, batches, device):
+    """Mean loss per sample over ``batches``, in evaluation mode and without gradients."""
+    model.eval()
+    total, count = 0.0, 0
+    for batch in batches:
+        size = _n_samples(batch)
+        total += model.loss(_to_device(batch, device)).item() * size
+        count += size
+    return _mean(total, count)
+
+
+# --- helpers: validation, batching, devices ----------------------------------------------
+
+
+def _check_model(model):
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(getattr(model, "loss", None)):
+        raise TypeError(
+            f"model ({type(model).__name__}) must have a method loss(batch) returning "
+            "a scalar tensor"
+        )
+    if not any(parameter.requires_grad for parameter in model.parameters()):
+        raise ValueError(f"model ({type(model).__name__}) has no trainable parameters")
+
+
+def _checked_loss(model, batch, epoch, number):
+    """``model.loss(batch)``, or a clear error if it is not a finite scalar with a gradient."""
+    loss = model.loss(batch)
+    where = f"at epoch {epoch + 1}, batch {number + 1}"
+    if not torch.is_tensor(loss) or loss.ndim != 0:
+        shape = tuple(loss.shape) if torch.is_tensor(loss) else type(loss).__name__
+        raise ValueError(f"model.loss(batch) must return a scalar tensor, got {shape} {where}")
+    if not torch.isfinite(loss):
+        raise ValueError(f"the loss became {loss.item()} {where}; try a smaller lr")
+    if not loss.requires_grad:
+        raise ValueError(f"model.loss(batch) does not depend on any trainable parameter {where}")
+    return loss
+
+
+def _batches(data, name, batch_size, shuffle, generator):
+    """A function returning a fresh iterator over the batches of ``data`` (one per epoch)."""
+    if isinstance(data, torch.utils.data.DataLoader):
+        return lambda: iter(data)
+    tensors = _check_tensors(data, name)
+
+    def batches():
+        n = len(tensors[0])
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        for index in order.split(batch_size):
+            parts = tuple(tensor[index.to(tensor.device)] for tensor in tensors)
+            yield parts[0] if torch.is_tensor(data) else parts
+
+    return batches
+
+
+def _check_tensors(data, name):
+    """``data`` as a tuple of tensors of the same non-zero length, or a clear error."""
+    tensors = (data,) if torch.is_tensor(data) else data
+    if not isinstance(tensors, (tuple, list)) or not all(torch.is_tensor(t) for t in tensors):
+        raise TypeError(
+            f"{name} must be a tensor, a pair (X, y) of tensors or a DataLoader, got "
+            f"{type(data).__name__} (convert arrays with torch.as_tensor(X, dtype=torch.float32))"
+        )
+    if len(tensors) not in (1, 2):
+        raise ValueError(f"{name} must be a tensor or a pair (X, y), got {len(tensors)} items")
+    if any(t.ndim == 0 for t in tensors):
+        raise ValueError(f"{name} must have a first (sample) dimension, got a 0-d tensor")
+    lengths = [len(t) for t in tensors]
+    if len(set(lengths)) > 1:
+        raise ValueError(f"{name}: X and y must have the same length, got {lengths}")
+    if lengths[0] == 0:
+        raise ValueError(f"{name} must not be empty")
+    return tuple(tensors)
+
+
+def _mean(total, count):
+    if count == 0:
+        raise ValueError("the data yielded no batches")
+    return total / count
+
+
+def _n_samples(batch):
+    """The number of samples in a batch: the length of its first tensor."""
+    while not torch.is_tensor(batch):
+        batch = next(iter(batch.values())) if isinstance(batch, dict) else batch[0]
+    return len(batch) if batch.ndim else 1
+
+
+def _to_device(batch, device):
+    """Move a tensor, or the tensors inside a tuple, list or dict, to ``device``."""
+    if torch.is_tensor(batch):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {key: _to_device(value, device) for key, value in batch.items()}
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_to_device(item, device) for item in batch)
+    return batch
+
+
+def _resolve_device(device):
+    if device is None:
+        return default_device()
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be like 'cpu' or 'cuda', got {device!r}: {error}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device is {str(device)!r} but CUDA is not available here")
+    return device
+
+
+def _as_generator(generator):
+    if generator is None or isinstance(generator, torch.Generator):
+        return generator
+    return torch.Generator().manual_seed(check_positive_int(generator, "generator", minimum=0))
+
+
+def _make_optimizer(optimizer, model, lr):
+    if isinstance(optimizer, torch.optim.Optimizer):
+        ours = {id(p) for p in model.parameters()}
+        if not any(id(p) in ours for group in optimizer.param_groups for p in group["params"]):
+            raise ValueError("optimizer does not hold any of the model's parameters")
+        return optimizer
+    if isinstance(optimizer, str):
+        if optimizer.lower() not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}, a factory or an "
+                f"optimizer instance, got {optimizer!r}"
+            )
+        return OPTIMIZERS[optimizer.lower()](model.parameters(), lr=lr)
+    if callable(optimizer):
+        return optimizer(model.parameters(), lr=lr)
+    raise TypeError(
+        f"optimizer must be a name, a factory or an optimizer instance, "
+        f"got {type(optimizer).__name__}"
+    )
