@@ -58,7 +58,7 @@ lock:
 	/tmp/coursekit-lock/bin/python -m pip install -q -e ".[book,grading,dev]"
 	{ echo "# Exact versions every machine resolves: pip install -c constraints.txt -e '.[book,grading,dev]'"; \
 	  echo "# Regenerate with 'make lock' after changing dependencies in pyproject.toml."; \
-	  /tmp/coursekit-lock/bin/python -m pip freeze --exclude-editable; } > constraints.txt
+	  /tmp/coursekit-lock/bin/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt
 
 clean:
 	rm -rf _build .pytest_cache

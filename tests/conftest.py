@@ -15,7 +15,6 @@ def quick_env(**extra):
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["COURSEKIT_QUICK"] = "1"
-    env["MPLBACKEND"] = "Agg"
     env.update(extra)
     return env
 

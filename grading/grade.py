@@ -1,0 +1,397 @@
+"""``python -m grading grade``: autograde every submission and write one CSV row per submission.
+
+Each submission ``submitted/<student>/<assignment>/`` is autograded by ``nbgrader autograde`` in
+its own process (with its own process group and an overall time limit), so a notebook that kills
+its kernel, loops forever or floods memory ends that one process and is recorded as ``failed``
+with the reason; the other submissions are graded as usual.
+
+Row status:
+  graded                the score is final (autograded tests, plus manual grades if any);
+  needs manual grading  a written answer waits for a grade in formgrader; the score is the
+                        autograded part (pending answers count 0 until graded);
+  failed                autograding did not finish (dead kernel, cell time limit, bad file...);
+                        score is empty, never a silent 0, and the reason says what happened.
+
+A submission is autograded again only when it changed (or its assignment's source, or
+nbgrader_config.py, or COURSEKIT_CELL_TIMEOUT), or with ``--force``, so manual grades entered in
+formgrader survive a second ``grade``. Before a submission is autograded again, its old grades
+(auto and manual), autograded notebook and feedback are removed, so a failed re-grade can never
+leave an earlier score behind.
+"""
+
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+COLUMNS = ("student", "assignment", "score", "max_score", "status", "reason")
+GRADED, NEEDS_MANUAL, FAILED = "graded", "needs manual grading", "failed"
+STATE_FILE = ".coursekit-grading.json"  # inside autograded/: what was graded, from which files
+KERNEL_STARTUP_ALLOWANCE = 120  # seconds on top of the cells' own limits (kernel start, I/O)
+
+
+@dataclass
+class Row:
+    student: str
+    assignment: str
+    score: object  # float, or None when failed
+    max_score: object
+    status: str
+    reason: str
+
+    def as_csv(self):
+        return {
+            "student": self.student,
+            "assignment": self.assignment,
+            "score": "" if self.score is None else f"{self.score:g}",
+            "max_score": "" if self.max_score is None else f"{self.max_score:g}",
+            "status": self.status,
+            "reason": self.reason,
+        }
+
+
+def grade(course, output, *, force=False, submission_timeout=None, log=print):
+    """Autograde everything in submitted/ and write ``output`` (CSV).
+
+    Returns ``(rows, setup_errors)``: the CSV rows, and the reasons some assignments could not
+    be loaded into the gradebook (their submissions' rows say failed).
+    """
+    submissions = course.submissions()
+    if not submissions:
+        log(f"no submissions in {course.submitted} (expected <student>/<assignment>/ folders)")
+    state = load_state(course)
+    sources = set(course.assignments())
+    setup_errors = {}
+    rows = []
+    for number, (student, assignment) in enumerate(submissions, start=1):
+        started = time.monotonic()
+        if assignment not in sources:
+            reason = f"no assignment {assignment!r} in {course.source.name}/"
+            row = failed(student, assignment, None, reason)
+        else:
+            if assignment not in setup_errors:
+                setup_errors[assignment] = sync_gradebook(course, assignment, force=force)
+            if setup_errors[assignment]:
+                row = failed(student, assignment, None, setup_errors[assignment])
+            else:
+                row = grade_submission(
+                    course, state, student, assignment, force, submission_timeout
+                )
+                save_state(course, state)
+        rows.append(row)
+        score = "-" if row.score is None else f"{row.score:g}"
+        total = "?" if row.max_score is None else f"{row.max_score:g}"
+        detail = f" ({row.reason})" if row.reason else ""
+        log(
+            f"[{number}/{len(submissions)}] {student} / {assignment}: {row.status}, "
+            f"{score}/{total} in {time.monotonic() - started:.1f} s{detail}"
+        )
+    write_csv(rows, output)
+    log(f"wrote {len(rows)} rows to {output}")
+    return rows, [error for error in setup_errors.values() if error]
+
+
+def failed(student, assignment, max_score, reason):
+    return Row(student, assignment, None, max_score, FAILED, reason)
+
+
+# --- one submission --------------------------------------------------------------------------
+
+
+def grade_submission(course, state, student, assignment, force, submission_timeout):
+    """Autograde one submission unless it is up to date; return its row."""
+    key = f"{student}/{assignment}"
+    fingerprint = submission_fingerprint(course, student, assignment)
+    previous = state.get(key, {})
+    if (
+        not force
+        and previous.get("fingerprint") == fingerprint
+        and is_recorded(course, student, assignment, previous)
+    ):
+        outcome = previous
+    else:
+        outcome = autograde(course, student, assignment, submission_timeout)
+        outcome["fingerprint"] = fingerprint
+        state[key] = outcome
+    if outcome["status"] == FAILED:
+        return failed(
+            student, assignment, assignment_max_score(course, assignment), outcome["reason"]
+        )
+    return row_from_gradebook(course, student, assignment)
+
+
+def is_recorded(course, student, assignment, previous):
+    """Whether the result of an earlier run is still where it should be."""
+    if previous.get("status") == FAILED:
+        return True
+    notebook_folder = course.autograded / student / assignment
+    return notebook_folder.is_dir() and find_submission(course, student, assignment) is not None
+
+
+def autograde(course, student, assignment, submission_timeout=None):
+    """Run ``nbgrader autograde`` on one submission in a child process; return the outcome.
+
+    The outcome is ``{"status": "autograded"}`` or ``{"status": "failed", "reason": ...}``.
+    """
+    forget_submission(course, student, assignment)
+    missing = missing_notebooks(course, student, assignment)
+    if missing:
+        return {"status": FAILED, "reason": f"no {', '.join(missing)} in the submitted folder"}
+    limit = submission_timeout or notebook_time_limit(course, assignment)
+    command = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        "autograde",
+        assignment,
+        "--student",
+        student,
+        "--force",
+    ]
+    with tempfile.TemporaryFile(mode="w+") as log_file:
+        process = subprocess.Popen(
+            command,
+            cwd=course.root,
+            env=autograde_environment(),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # one process group: a timeout kills nbgrader and its children
+        )
+        try:
+            process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            forget_submission(course, student, assignment)
+            return {
+                "status": FAILED,
+                "reason": f"grading the notebook took longer than {limit:g} s "
+                "in all and was stopped",
+            }
+        log_file.seek(0)
+        log = log_file.read()
+    if process.returncode != 0:
+        forget_submission(course, student, assignment)  # no partial grades left in the gradebook
+        return {"status": FAILED, "reason": explain_failure(log, process.returncode)}
+    return {"status": "autograded"}
+
+
+def autograde_environment():
+    """The child's environment: nbgrader_config.py must load, and must import this package."""
+    env = dict(os.environ)
+    # traitlets only logs a broken config file and goes on with defaults: never grade that way
+    env["TRAITLETS_APPLICATION_RAISE_CONFIG_FILE_ERROR"] = "1"
+    package_parent = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    return env
+
+
+def explain_failure(log, returncode):
+    """A one-line reason for a failed ``nbgrader autograde``, from its log."""
+    if "DeadKernelError" in log or "Kernel died" in log:
+        return (
+            "the kernel died while running the notebook (the code called os._exit or exit, "
+            "crashed, or ran out of memory); it was not graded"
+        )
+    timeout = re.search(r"CellTimeoutError: .*?after (\d+) seconds", log)
+    if timeout or "CellTimeoutError" in log:
+        seconds = f" of {timeout.group(1)} s" if timeout else ""
+        preview = re.search(r"Here is a preview of the cell contents:\s*-+\s*\n(.+)", log)
+        cell = f"; the cell begins: {preview.group(1).strip()[:80]!r}" if preview else ""
+        return (
+            f"a cell ran past its time limit{seconds} (nbgrader_config.py) and grading was "
+            f"stopped{cell}"
+        )
+    if returncode < 0:
+        return f"nbgrader was killed by signal {-returncode} (out of memory?)"
+    # the last exception line of the traceback, e.g. "nbformat.reader.NotJSONError: ..."
+    errors = re.findall(r"^\s*((?:\w+\.)*\w*(?:Error|Exception)\b.*)$", log, flags=re.MULTILINE)
+    errors = [line for line in errors if not line.startswith("NbGraderException")]
+    detail = errors[-1].strip() if errors else f"exit status {returncode}"
+    return f"nbgrader autograde failed: {detail[:200]}"
+
+
+def forget_submission(course, student, assignment):
+    """Remove a submission's grades (auto and manual), autograded notebook and feedback."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.db_url) as gradebook:
+        try:
+            gradebook.remove_submission(assignment, student)
+        except MissingEntry:
+            pass
+    for folder in (
+        course.autograded / student / assignment,
+        course.feedback / student / assignment,
+    ):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def missing_notebooks(course, student, assignment):
+    submitted = course.submitted / student / assignment
+    return [
+        path.name
+        for path in course.source_notebooks(assignment)
+        if not (submitted / path.name).is_file()
+    ]
+
+
+def notebook_time_limit(course, assignment):
+    """Overall limit for one submission: every source code cell at its own limit, plus startup."""
+    cell_limit = course.setting("Execute", "timeout", 30)
+    timeout_func = course.setting("Execute", "timeout_func", None)
+    total = KERNEL_STARTUP_ALLOWANCE
+    for path in course.source_notebooks(assignment):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                total += (timeout_func(cell) if timeout_func else cell_limit) or cell_limit
+    return total
+
+
+# --- the gradebook ---------------------------------------------------------------------------
+
+
+def sync_gradebook(course, assignment, *, force=False):
+    """Record the assignment's current cells, tests and points in the gradebook.
+
+    Autograding restores locked cells from, and scores against, what the gradebook holds, so it
+    must match solutions/. Returns None, or the reason the gradebook could not be updated.
+    """
+    error = generate_into_scratch(course, assignment)
+    if error and force and "submissions associated with it" in error:
+        for student, _ in submissions_in_gradebook(course, assignment):
+            forget_submission(course, student, assignment)
+        error = generate_into_scratch(course, assignment)
+    if error and "submissions associated with it" in error:
+        return (
+            f"{course.source.name}/{assignment} added or removed graded cells after "
+            "submissions were graded; run grade --force to regrade all of them"
+        )
+    return error
+
+
+def generate_into_scratch(course, assignment):
+    """generate_assignment with the real gradebook but a scratch release folder."""
+    with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as scratch:
+        result = course.api(release_directory=str(Path(scratch) / "release")).generate_assignment(
+            assignment, force=True, create=True
+        )
+    if result["success"]:
+        return None
+    errors = re.findall(r"^\s*(\w*Error\b.*)$", result.get("log", ""), flags=re.MULTILINE)
+    return f"could not load {assignment} into the gradebook: {errors[-1] if errors else result}"
+
+
+def submissions_in_gradebook(course, assignment):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gradebook:
+        return [(s.student.id, assignment) for s in gradebook.assignment_submissions(assignment)]
+
+
+def find_submission(course, student, assignment):
+    """(score, max_score, pending grade names, lost-points names) or None if not graded."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.db_url) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
+        pending = [g.name for g in grades if g.needs_manual_grade]
+        lost = [g.name for g in grades if not g.needs_manual_grade and (g.score or 0) < g.max_score]
+        return submission.score, submission.max_score, pending, lost
+
+
+def assignment_max_score(course, assignment):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.db_url) as gradebook:
+        try:
+            return gradebook.find_assignment(assignment).max_score
+        except MissingEntry:
+            return None
+
+
+def row_from_gradebook(course, student, assignment):
+    found = find_submission(course, student, assignment)
+    if found is None:
+        return failed(
+            student,
+            assignment,
+            assignment_max_score(course, assignment),
+            "autograding reported success but left no grades in the gradebook",
+        )
+    score, max_score, pending, lost = found
+    notes = []
+    if pending:
+        notes.append(f"awaiting a manual grade: {', '.join(pending)}; score is the autograded part")
+    if lost:
+        notes.append(f"lost points in: {', '.join(lost)}")
+    restored = restored_cells(course, student, assignment)
+    if restored:
+        notes.append(f"deleted cells restored from the source: {', '.join(restored)}")
+    status = NEEDS_MANUAL if pending else GRADED
+    return Row(student, assignment, score, max_score, status, "; ".join(notes))
+
+
+def restored_cells(course, student, assignment):
+    """grade_ids of cells that nbgrader put back because the student had deleted them."""
+    restored = []
+    for path in sorted((course.autograded / student / assignment).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if "was missing from the submission" in cell.source.split("\n", 1)[0]:
+                restored.append(cell.metadata.get("nbgrader", {}).get("grade_id", "?"))
+    return restored
+
+
+# --- bookkeeping -----------------------------------------------------------------------------
+
+
+def submission_fingerprint(course, student, assignment):
+    """SHA-256 of everything that decides a grade: the submission, the source, the config."""
+    digest = hashlib.sha256()
+    folders = (course.submitted / student / assignment, course.source / assignment)
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            if ".ipynb_checkpoints" in path.parts:
+                continue
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+        digest.update(b"\1")
+    digest.update((course.root / "nbgrader_config.py").read_bytes())
+    digest.update(os.environ.get("COURSEKIT_CELL_TIMEOUT", "").encode())
+    return digest.hexdigest()
+
+
+def load_state(course):
+    try:
+        return json.loads((course.autograded / STATE_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def save_state(course, state):
+    course.autograded.mkdir(parents=True, exist_ok=True)
+    (course.autograded / STATE_FILE).write_text(json.dumps(state, indent=1, sort_keys=True))
+
+
+def write_csv(rows, output):
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=COLUMNS)
+        writer.writeheader()
+        for row in sorted(rows, key=lambda r: (r.student, r.assignment)):
+            writer.writerow(row.as_csv())
