@@ -79,15 +79,11 @@ class Course:
 
     def submissions(self):
         """(student, assignment) pairs found as ``submitted/<student>/<assignment>/`` folders."""
-        if not self.submitted.is_dir():
-            return []
-        return sorted(
-            (student.name, assignment.name)
-            for student in self.submitted.iterdir()
-            if student.is_dir() and not student.name.startswith(".")
-            for assignment in student.iterdir()
-            if assignment.is_dir() and not assignment.name.startswith(".")
-        )
+        return student_assignments(self.submitted)
+
+    def autograded_submissions(self):
+        """(student, assignment) pairs whose autograded notebook is in ``autograded/``."""
+        return student_assignments(self.autograded, with_notebook=True)
 
     def api(self, **overrides):
         """An ``NbGraderAPI`` on this course; ``overrides`` replace CourseDirectory settings."""
@@ -110,3 +106,18 @@ def use_this_python():
     path = os.environ.get("PATH", "").split(os.pathsep)
     if not path or path[0] != bin_dir:
         os.environ["PATH"] = os.pathsep.join([bin_dir, *path])
+
+
+def student_assignments(folder, *, with_notebook=False):
+    """(student, assignment) pairs laid out as ``folder/<student>/<assignment>/``."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (student.name, assignment.name)
+        for student in folder.iterdir()
+        if student.is_dir() and not student.name.startswith(".")
+        for assignment in student.iterdir()
+        if assignment.is_dir()
+        and not assignment.name.startswith(".")
+        and (not with_notebook or any(assignment.glob("*.ipynb")))
+    )

@@ -16,7 +16,7 @@ def feedback(course, log=print):
     """
     api = course.api()
     done, failed = [], []
-    submissions = autograded_submissions(course)
+    submissions = course.autograded_submissions()
     if not submissions:
         log(f"no autograded submissions in {course.autograded} (run grade first)")
     for student, assignment in submissions:
@@ -36,15 +36,3 @@ def feedback(course, log=print):
         log(f"{student} / {assignment}: feedback written{note}")
         done.append((student, assignment))
     return done, failed
-
-
-def autograded_submissions(course):
-    if not course.autograded.is_dir():
-        return []
-    return sorted(
-        (student.name, assignment.name)
-        for student in course.autograded.iterdir()
-        if student.is_dir() and not student.name.startswith(".")
-        for assignment in student.iterdir()
-        if assignment.is_dir() and any(assignment.glob("*.ipynb"))
-    )
