@@ -1,4 +1,4 @@
-"""Matplotlib figures used by the book.
+"""Figures of clusters: points coloured by cluster, centres, partitions, distance maps.
 
 Every function draws on the ``ax`` it is given (or on a new figure), returns the
 ``Axes`` or ``Figure`` and never calls ``plt.show()``: the notebook decides when to show.
@@ -9,6 +9,8 @@ import numpy as np
 
 from coursekit.distances import get_metric
 from coursekit.validation import check_matrix
+
+__all__ = ["cluster_colors", "plot_clusters", "plot_partitions", "plot_distance_map"]
 
 
 def cluster_colors(n_clusters):

@@ -1,0 +1,3 @@
+"""Figures for the autoencoders chapter(s) (to be written)."""
+
+__all__ = []

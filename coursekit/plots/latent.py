@@ -1,0 +1,3 @@
+"""Figures for the latent chapter(s) (to be written)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Figures for the som chapter(s) (to be written)."""
+
+__all__ = []
