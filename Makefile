@@ -14,7 +14,7 @@ help:
 	@echo "make test       run the whole test suite (labs in the quick setting)"
 	@echo "make lab        open JupyterLab on the exercises"
 	@echo "make exercises  regenerate exercises/ from solutions/ (instructors)"
-	@echo "make grade      autograde everything in submitted/ and write grades.csv"
+	@echo "make grade      autograde everything in submitted/ and write grades.csv (JOBS=4: in parallel)"
 	@echo "make feedback   write feedback HTML for graded submissions into feedback/"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -45,8 +45,9 @@ lab: $(STAMP)
 exercises: $(STAMP)
 	$(BIN)/python -m grading release
 
+JOBS ?= 1
 grade: $(STAMP)
-	$(BIN)/python -m grading grade
+	$(BIN)/python -m grading grade --jobs $(JOBS)
 
 feedback: $(STAMP)
 	$(BIN)/python -m grading feedback

@@ -14,21 +14,25 @@ Environment overrides:
 import os
 import sys
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
+    AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
     ClearOutput,
     DeduplicateIds,
     GetGrades,
+    IgnorePattern,
+    LimitOutput,
     OverwriteKernelspec,
+    SaveAutoGrades,
 )
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 if ROOT not in sys.path:  # so the course's own preprocessors (grading/) import from any folder
     sys.path.insert(0, ROOT)
 
-from grading.preprocessors import HideHiddenTestTracebacks, OverwriteKnownCells
+from grading.preprocessors import BoundedExecute, HideHiddenTestTracebacks, OverwriteKnownCells
 
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 
@@ -77,6 +81,21 @@ c.Autograde.sanitize_preprocessors = [
     OverwriteKnownCells,
     CheckCellMetadata,
 ]
+
+# nbgrader's default autograding steps, with Execute replaced by a subclass that stops keeping
+# a cell's output past 100,000 characters while it runs (a printing loop would otherwise fill
+# the grader's memory before the cell's time limit). Its Execute settings above still apply.
+c.Autograde.autograde_preprocessors = [
+    BoundedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+# The memory cap (python -m grading grade --memory-gb, default 4 GiB) and the tampering check
+# (grading/integrity.py) live in the grading command, outside nbgrader.
 
 # --- feedback -------------------------------------------------------------------------------
 # Students see the visible tests and their own code, never the hidden tests: the tracebacks of

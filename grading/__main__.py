@@ -28,7 +28,14 @@ was unreadable...; score is empty and reason says what happened). One submission
 stops the others. A submission is autograded again only if it, its assignment's source or the
 config changed (or with --force); its old grades are removed first, so a failed re-grade cannot
 leave a stale score. The exit status is 0 when every submission has its row, 1 when an assignment
-could not be loaded into the gradebook."""
+could not be loaded into the gradebook.
+
+Defences: each submission runs in its own process under a memory cap (--memory-gb), output
+beyond 100,000 characters per cell is dropped, and code that patches what the tests rely on
+(np.allclose = ..., __eq__, setattr, exec, a rebound np...) is found by reading the notebook
+outside the kernel: its autograded points are withheld and the status says "needs manual
+grading" with the finding, for an instructor to review in formgrader. With --jobs N, N
+submissions are graded at once."""
 
 FEEDBACK_HELP = """\
 Write feedback/<student>/<assignment>/<notebook>.html for every autograded submission
@@ -73,6 +80,20 @@ def main(argv=None):
                 "(this discards their manual grades)",
             )
             command.add_argument(
+                "--jobs",
+                type=int,
+                default=1,
+                help="submissions to autograde at the same time, each in its own process "
+                "(default 1; at most the number of CPU cores is useful)",
+            )
+            command.add_argument(
+                "--memory-gb",
+                type=float,
+                default=None,
+                help="address space one submission's grading may use, kernel included "
+                "(default 4; raise it for assignments that train big models)",
+            )
+            command.add_argument(
                 "--submission-timeout",
                 type=float,
                 default=None,
@@ -100,8 +121,15 @@ def main(argv=None):
         from grading.grade import grade
 
         output = args.output or course.root / "grades.csv"
+        from grading.grade import DEFAULT_MEMORY_GB
+
+        if args.jobs < 1:
+            parser.error(f"--jobs must be at least 1, got {args.jobs}")
+        if args.memory_gb is not None and args.memory_gb <= 0:
+            parser.error(f"--memory-gb must be positive, got {args.memory_gb}")
         _, setup_errors = grade(
-            course, output, force=args.force, submission_timeout=args.submission_timeout
+            course, output, force=args.force, submission_timeout=args.submission_timeout,
+            jobs=args.jobs, memory_gb=args.memory_gb or DEFAULT_MEMORY_GB,
         )
         return 1 if setup_errors else 0
     from grading.feedback import feedback

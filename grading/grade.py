@@ -17,8 +17,20 @@ nbgrader_config.py, or COURSEKIT_CELL_TIMEOUT), or with ``--force``, so manual g
 formgrader survive a second ``grade``. Before a submission is autograded again, its old grades
 (auto and manual), autograded notebook and feedback are removed, so a failed re-grade can never
 leave an earlier score behind.
+
+Defences (each tested in tests/grading):
+  * the notebook's kernel and nbgrader run under a memory cap (``memory_gb``, default 4 GiB of
+    address space): a submission that allocates without end fails alone;
+  * output beyond 100,000 characters per cell is dropped while the cell runs (BoundedExecute);
+  * before scores are kept, grading.integrity reads the submitted code outside the kernel for
+    ways to fool the tests (patched comparison or assert functions, ``__eq__``, a rebound ``np``,
+    setattr/exec, ...). A finding withholds the autograded points (manual score 0 on every test
+    cell) and sets the status to "needs manual grading": an instructor reviews it in formgrader
+    and clears the override if it was harmless.
+  * ``jobs`` submissions are graded at the same time, each in its own process.
 """
 
+import concurrent.futures
 import csv
 import hashlib
 import json
@@ -39,6 +51,8 @@ COLUMNS = ("student", "assignment", "score", "max_score", "status", "reason")
 GRADED, NEEDS_MANUAL, FAILED = "graded", "needs manual grading", "failed"
 STATE_FILE = ".coursekit-grading.json"  # inside autograded/: what was graded, from which files
 KERNEL_STARTUP_ALLOWANCE = 120  # seconds on top of the cells' own limits (kernel start, I/O)
+DEFAULT_MEMORY_GB = 4.0  # address space per grading process; `import torch` alone takes ~1 GiB
+TAMPERING = "suspected tampering"
 
 
 @dataclass
@@ -61,45 +75,65 @@ class Row:
         }
 
 
-def grade(course, output, *, force=False, submission_timeout=None, log=print):
+def grade(course, output, *, force=False, submission_timeout=None, jobs=1,
+          memory_gb=DEFAULT_MEMORY_GB, log=print):
     """Autograde everything in submitted/ and write ``output`` (CSV).
 
-    Returns ``(rows, setup_errors)``: the CSV rows, and the reasons some assignments could not
-    be loaded into the gradebook (their submissions' rows say failed).
+    ``jobs`` submissions are autograded at the same time (each in its own process); progress is
+    logged as each one finishes. Returns ``(rows, setup_errors)``: the CSV rows, and the reasons
+    some assignments could not be loaded into the gradebook (their submissions' rows say failed).
     """
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    if not memory_gb > 0:
+        raise ValueError(f"memory_gb must be positive, got {memory_gb!r}")
     submissions = course.submissions()
     if not submissions:
         log(f"no submissions in {course.submitted} (expected <student>/<assignment>/ folders)")
     state = load_state(course)
     sources = set(course.assignments())
-    setup_errors = {}
-    rows = []
-    for number, (student, assignment) in enumerate(submissions, start=1):
+    # the gradebook learns each assignment once, before any worker starts writing to it
+    setup_errors = {
+        assignment: sync_gradebook(course, assignment, force=force)
+        for assignment in sorted({a for _, a in submissions} & sources)
+    }
+
+    def grade_one(student, assignment):
+        """(row, outcome to remember or None, seconds it took)."""
         started = time.monotonic()
         if assignment not in sources:
-            reason = f"no assignment {assignment!r} in {course.source.name}/"
-            row = failed(student, assignment, None, reason)
+            row, outcome = failed(student, assignment, None, f"no assignment {assignment!r} in "
+                                  f"{course.source.name}/"), None
+        elif setup_errors[assignment]:
+            row, outcome = failed(student, assignment, None, setup_errors[assignment]), None
         else:
-            if assignment not in setup_errors:
-                setup_errors[assignment] = sync_gradebook(course, assignment, force=force)
-            if setup_errors[assignment]:
-                row = failed(student, assignment, None, setup_errors[assignment])
-            else:
-                row = grade_submission(
-                    course, state, student, assignment, force, submission_timeout
-                )
+            row, outcome = grade_submission(course, state.get(f"{student}/{assignment}", {}),
+                                            student, assignment, force, submission_timeout,
+                                            memory_gb)
+        return row, outcome, time.monotonic() - started
+
+    rows = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(grade_one, student, assignment)
+                   for student, assignment in submissions]
+        for future in concurrent.futures.as_completed(futures):
+            row, outcome, seconds = future.result()
+            if outcome is not None:
+                state[f"{row.student}/{row.assignment}"] = outcome
                 save_state(course, state)
-        rows.append(row)
-        score = "-" if row.score is None else f"{row.score:g}"
-        total = "?" if row.max_score is None else f"{row.max_score:g}"
-        detail = f" ({row.reason})" if row.reason else ""
-        log(
-            f"[{number}/{len(submissions)}] {student} / {assignment}: {row.status}, "
-            f"{score}/{total} in {time.monotonic() - started:.1f} s{detail}"
-        )
+            rows.append(row)
+            log(progress_line(len(rows), len(submissions), row, seconds))
     write_csv(rows, output)
     log(f"wrote {len(rows)} rows to {output}")
     return rows, [error for error in setup_errors.values() if error]
+
+
+def progress_line(done, total, row, seconds):
+    score = "-" if row.score is None else f"{row.score:g}"
+    out_of = "?" if row.max_score is None else f"{row.max_score:g}"
+    detail = f" ({row.reason})" if row.reason else ""
+    return (f"[{done}/{total}] {row.student} / {row.assignment}: {row.status}, "
+            f"{score}/{out_of} in {seconds:.1f} s{detail}")
 
 
 def failed(student, assignment, max_score, reason):
@@ -109,11 +143,11 @@ def failed(student, assignment, max_score, reason):
 # --- one submission --------------------------------------------------------------------------
 
 
-def grade_submission(course, state, student, assignment, force, submission_timeout):
-    """Autograde one submission unless it is up to date; return its row."""
-    key = f"{student}/{assignment}"
+def grade_submission(course, previous, student, assignment, force, submission_timeout,
+                     memory_gb=DEFAULT_MEMORY_GB):
+    """Autograde one submission unless it is up to date; return ``(row, outcome)``, where
+    ``outcome`` is what to remember about this run (``previous`` when nothing was done)."""
     fingerprint = submission_fingerprint(course, student, assignment)
-    previous = state.get(key, {})
     if (
         not force
         and previous.get("fingerprint") == fingerprint
@@ -121,14 +155,58 @@ def grade_submission(course, state, student, assignment, force, submission_timeo
     ):
         outcome = previous
     else:
-        outcome = autograde(course, student, assignment, submission_timeout)
+        outcome = autograde(course, student, assignment, submission_timeout, memory_gb)
         outcome["fingerprint"] = fingerprint
-        state[key] = outcome
+        if outcome["status"] != FAILED:
+            outcome["findings"] = [str(f) for f in tampering_findings(course, student, assignment)]
+            if outcome["findings"]:
+                withhold_autograded_points(course, student, assignment)
     if outcome["status"] == FAILED:
-        return failed(
-            student, assignment, assignment_max_score(course, assignment), outcome["reason"]
-        )
-    return row_from_gradebook(course, student, assignment)
+        max_score = assignment_max_score(course, assignment)
+        return failed(student, assignment, max_score, outcome["reason"]), outcome
+    row = row_from_gradebook(course, student, assignment)
+    if outcome.get("findings"):
+        warning = (f"{TAMPERING}, autograded points withheld until an instructor reviews it "
+                   f"in formgrader: {'; '.join(outcome['findings'])}")
+        row.reason = "; ".join(filter(None, [warning, row.reason]))
+    return row, outcome
+
+
+def tampering_findings(course, student, assignment):
+    """grading.integrity's findings in the submitted notebooks, judged against the source:
+    only cells identical to a locked source cell are trusted."""
+    from grading.integrity import check_notebook
+
+    findings = []
+    for source_path in course.source_notebooks(assignment):
+        submitted = course.submitted / student / assignment / source_path.name
+        notebook = nbformat.read(submitted, as_version=4)
+        findings += check_notebook(notebook, trusted=locked_cells(source_path))
+    return findings
+
+
+def locked_cells(path):
+    """grade_id -> source of every locked cell of a source notebook."""
+    cells = nbformat.read(path, as_version=4).cells
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in cells
+        if cell.metadata.get("nbgrader", {}).get("locked")
+    }
+
+
+def withhold_autograded_points(course, student, assignment):
+    """Manual score 0 on every autograded test of the submission, flagged for review."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gradebook:
+        submission = gradebook.find_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for grade_cell in notebook.grades:
+                if grade_cell.auto_score is not None:
+                    grade_cell.manual_score = 0.0
+                    grade_cell.needs_manual_grade = True
+        gradebook.db.commit()
 
 
 def is_recorded(course, student, assignment, previous):
@@ -139,7 +217,7 @@ def is_recorded(course, student, assignment, previous):
     return notebook_folder.is_dir() and find_submission(course, student, assignment) is not None
 
 
-def autograde(course, student, assignment, submission_timeout=None):
+def autograde(course, student, assignment, submission_timeout=None, memory_gb=DEFAULT_MEMORY_GB):
     """Run ``nbgrader autograde`` on one submission in a child process; return the outcome.
 
     The outcome is ``{"status": "autograded"}`` or ``{"status": "failed", "reason": ...}``.
@@ -150,6 +228,7 @@ def autograde(course, student, assignment, submission_timeout=None):
         return {"status": FAILED, "reason": f"no {', '.join(missing)} in the submitted folder"}
     limit = submission_timeout or notebook_time_limit(course, assignment)
     command = [
+        sys.executable, "-m", "grading.limited", f"{memory_gb:g}",  # memory cap, kernel included
         sys.executable,
         "-m",
         "nbgrader",

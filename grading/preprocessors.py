@@ -1,10 +1,12 @@
-"""Two nbgrader preprocessors that nbgrader_config.py plugs into autograding and feedback.
+"""The nbgrader preprocessors that nbgrader_config.py plugs into autograding and feedback.
 
 nbgrader imports this module (through nbgrader_config.py) on every run, so it imports only what
 nbgrader has already loaded.
 """
 
-from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
+from traitlets import Integer
 
 HIDDEN_TESTS_BEGIN = "BEGIN HIDDEN TESTS"
 
@@ -44,3 +46,56 @@ class HideHiddenTestTracebacks(NbGraderPreprocessor):
                         "(A hidden test failed; its code and traceback are not shown.)",
                     ]
         return cell, resources
+
+
+class BoundedExecute(Execute):
+    """nbgrader's Execute, keeping at most ``max_output_chars`` characters of output per cell.
+
+    The outputs of a cell are held in the grader's memory while the cell runs, so a student loop
+    that prints without end would grow the grading process until the machine runs out of memory,
+    long before the cell's time limit stops it. Past the limit, further printed and displayed
+    output of that cell is dropped and one line says so. Errors are always kept: nbgrader decides
+    whether a test passed by looking for them. (nbgrader's LimitOutput trims lines afterwards,
+    too late to save the memory.)
+    """
+
+    max_output_chars = Integer(
+        100_000, help="characters of output kept per cell while it runs (-1: no limit)"
+    ).tag(config=True)
+
+    def output(self, outs, msg, display_id, cell_index):
+        kept = self._kept_chars.get(cell_index, 0)
+        if kept == TRUNCATED_ALREADY and msg["msg_type"] in DROPPABLE:
+            return None
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None or out.output_type not in DROPPABLE or self.max_output_chars < 0:
+            return out
+        room = self.max_output_chars - kept
+        if output_size(out) <= room:
+            self._kept_chars[cell_index] = kept + output_size(out)
+            return out
+        # the kernel batches printed text, so one message can hold megabytes: keep what fits
+        if out.output_type == "stream":
+            out["text"] = out["text"][:max(room, 0)]
+        else:
+            outs.remove(out)
+        outs.append(new_output("stream", name="stdout",  # stderr would fail the test
+                               text=TRUNCATED.format(limit=self.max_output_chars)))
+        self._kept_chars[cell_index] = TRUNCATED_ALREADY
+        return out
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._kept_chars = {}  # cell index -> characters of output kept so far
+        return super().preprocess(nb, resources, km)
+
+
+TRUNCATED = "\n... output truncated by the grader after {limit} characters ...\n"
+TRUNCATED_ALREADY = float("inf")
+DROPPABLE = ("stream", "display_data", "execute_result")
+
+
+def output_size(out):
+    """Characters an output holds: its text, or the size of its data."""
+    if "text" in out:
+        return len(out["text"])
+    return sum(len(str(value)) for value in out.get("data", {}).values())

@@ -1,0 +1,261 @@
+"""Find code in a submission that could make tests pass without solving the task.
+
+nbgrader runs the tests in the student's own kernel, so a student can replace what the tests
+rely on: ``np.allclose = lambda *a, **k: True``, ``np.testing.assert_allclose = print``, a
+result object whose ``__eq__`` always says yes, a patched ``builtins.abs``, a rebound ``np``. No
+check inside that kernel can be trusted (the student's code ran first and could have patched the
+check too), so this one reads the submitted notebook *outside* it, as text, before any of it
+runs: every cell the student could edit is parsed and searched for the ways to reach into other
+code. A finding does not prove cheating; the grader withholds the autograded points and asks an
+instructor to look (``needs manual grading``), which costs a minute for an honest student and
+closes the door for everyone else.
+
+What counts as reaching in (each with the reason an honest solution never needs it):
+
+* assigning to, or deleting, an attribute of an imported module or of anything with a dunder
+  name (``np.allclose = ...``, ``x.__class__ = ...``): solutions compute, they do not patch;
+* defining comparison, truth or conversion dunders (``__eq__``, ``__bool__``, ``__array__``, ...)
+  in a class: the only thing such a method can do in these exercises is fool an ``assert``;
+* rebinding a name that a locked cell bound (``np = FakeNumPy()``, ``def cdist(...)``), unless
+  it is the very same import again;
+* the reflection and execution tools that do the same things indirectly: ``setattr``,
+  ``delattr``, ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``,
+  ``get_ipython``, the modules ``builtins``, ``sys``, ``gc``, ``ctypes``, ``inspect``,
+  ``importlib``, ``unittest.mock``, and frame or dunder attributes (``__dict__``,
+  ``__globals__``, ``f_back``, ...);
+* IPython magics and shell escapes (``%run``, ``!cmd``), and code that does not parse.
+"""
+
+import ast
+from dataclasses import dataclass
+
+from IPython.core.inputtransformer2 import TransformerManager
+
+FORBIDDEN_CALLS = {
+    "setattr", "delattr", "exec", "eval", "compile", "__import__", "globals", "vars",
+    "get_ipython", "breakpoint",
+}
+FORBIDDEN_MODULES = {"builtins", "sys", "gc", "ctypes", "inspect", "importlib", "unittest", "mock"}
+PATCHING_DUNDERS = {
+    "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__",
+    "__float__", "__int__", "__index__", "__complex__", "__abs__", "__array__",
+    "__array_ufunc__", "__array_function__", "__array_priority__", "__torch_function__",
+    "__instancecheck__", "__subclasscheck__", "__getattr__", "__getattribute__",
+}
+HARMLESS_DUNDERS = {"__init__", "__name__", "__doc__", "__call__", "__class__", "__version__",
+                    "__file__", "__len__", "__getitem__", "__repr__", "__str__"}
+FRAME_ATTRIBUTES = {"f_back", "f_globals", "f_locals", "f_builtins", "tb_frame", "gi_frame"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    cell: str  # the cell's grade_id, or "cell <index>" for a cell without one
+    line: int
+    what: str
+
+    def __str__(self):
+        return f"{self.cell}, line {self.line}: {self.what}"
+
+
+def check_notebook(notebook, trusted):
+    """All findings in the code cells of a submitted ``notebook`` (nbformat) except the trusted.
+
+    ``trusted`` maps the grade_id of each locked cell of the source notebook to its source text.
+    nbgrader replaces the text of the first submitted cell with such a grade_id by the source's
+    before running it (a later copy loses its grade_id and runs as the student wrote it), so
+    that cell is skipped and its *source* text gives the names (imports, functions, classes)
+    that the other cells must not rebind.
+    """
+    protected = {}
+    findings = []
+    seen = set()
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in trusted and grade_id not in seen:
+            seen.add(grade_id)
+            protected.update(bound_names(trusted[grade_id]))
+            continue
+        findings.extend(check_cell(cell.source, grade_id or f"cell {index + 1}", protected))
+    return findings
+
+
+def check_cell(source, label, protected):
+    """Findings in one student cell; ``protected`` maps names bound by locked cells to how."""
+    python = TransformerManager().transform_cell(source)
+    if "get_ipython()" in python and "get_ipython()" not in source:
+        return [Finding(label, 1, "an IPython magic or shell command (% or !)")]
+    try:
+        tree = ast.parse(python)
+    except SyntaxError as error:
+        return [Finding(label, error.lineno or 1, "code that does not parse, so cannot be checked")]
+    modules = imported_modules(tree)
+    findings = []
+    for node in ast.walk(tree):
+        what = reach_in(node, modules)
+        if what:
+            findings.append(Finding(label, getattr(node, "lineno", 1), what))
+    for node, name in global_bindings(tree):
+        if name in protected and not same_import(node, name, protected):
+            findings.append(Finding(label, node.lineno, f"rebinds {name}, which a locked cell "
+                                    f"bound ({protected[name]})"))
+    return findings
+
+
+def reach_in(node, modules):
+    """Why ``node`` reaches into code it should not, or None."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return forbidden_import(node)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
+            node.func.id in FORBIDDEN_CALLS):
+        return f"calls {node.func.id}()"
+    if isinstance(node, ast.Attribute):
+        changes = isinstance(node.ctx, (ast.Store, ast.Del))
+        if node.attr in FRAME_ATTRIBUTES or (is_dunder(node.attr) and (
+                changes or node.attr not in HARMLESS_DUNDERS)):
+            return f"uses the attribute {node.attr}"
+        if changes and root_name(node) in modules:
+            return f"changes {ast.unparse(node)}, an attribute of an imported module"
+    if isinstance(node, ast.Name) and is_dunder(node.id) and node.id not in HARMLESS_DUNDERS:
+        return f"uses {node.id}"
+    if isinstance(node, ast.ClassDef):
+        patched = sorted(
+            defined_name(item) for item in node.body
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign))
+            and defined_name(item) in PATCHING_DUNDERS
+        )
+        if patched:
+            return f"class {node.name} defines {', '.join(patched)}"
+    return None
+
+
+def forbidden_import(node):
+    names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+    for name in names:
+        if name.split(".")[0] in FORBIDDEN_MODULES or name.endswith(".mock"):
+            return f"imports {name}"
+    return None
+
+
+def same_import(node, name, protected):
+    """Whether ``node`` imports ``name`` exactly as the locked cell did (harmless)."""
+    if not isinstance(node, (ast.Import, ast.ImportFrom)):
+        return False
+    return dict(import_bindings(node)).get(name) == protected[name]
+
+
+def bound_names(source):
+    """What a locked cell gives later cells to rely on: its imports, functions and classes,
+    mapped to their origin ("import numpy", "def library_calls"). Plain variables are left
+    out: tests assign their own inputs again before using them."""
+    try:
+        tree = ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError:
+        return {}
+    names = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(import_bindings(node))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names[node.name] = f"def {node.name}"
+    return names
+
+
+def global_bindings(tree):
+    """(node, name) for every global name the cell binds: top-level statements (not inside
+    functions, classes or comprehensions), and names a function declares ``global``."""
+    found = []
+
+    def visit(node):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Global):
+                found.extend((child, name) for name in child.names)
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.append((child, child.name))
+                visit_globals_only(child)
+                continue
+            if isinstance(child, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                                  ast.GeneratorExp)):
+                continue
+            if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
+                found.append((child, child.id))
+            elif isinstance(child, (ast.Import, ast.ImportFrom)):
+                found.extend((child, alias) for alias, _ in import_bindings(child))
+            visit(child)
+
+    def visit_globals_only(node):
+        for child in ast.walk(node):
+            if isinstance(child, ast.Global):
+                found.extend((child, name) for name in child.names)
+
+    visit(tree)
+    return found
+
+
+def import_bindings(node):
+    """(bound name, origin) pairs of an import statement."""
+    if isinstance(node, ast.Import):
+        return [
+            ((alias.asname or alias.name.split(".")[0]),
+             f"import {alias.name if alias.asname else alias.name.split('.')[0]}")
+            for alias in node.names
+        ]
+    return [
+        (alias.asname or alias.name, f"from {node.module} import {alias.name}")
+        for alias in node.names
+    ]
+
+
+def imported_modules(tree):
+    """Names that refer to imported modules or their contents anywhere in the cell: imports
+    (``np``, ``F``), the usual aliases the locked cells import, and names assigned from them
+    (``t = np.testing``), followed until nothing new turns up."""
+    names = {"np", "numpy", "torch", "scipy", "math", "os", "nn", "F", "plt", "sklearn"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(alias.asname or alias.name for alias in node.names)
+    assignments = [node for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.For))]
+    while True:
+        aliases = {
+            target.id
+            for node in assignments
+            if refers_to(node.value if isinstance(node, ast.Assign) else node.iter, names)
+            for target in ast.walk(node.targets[0] if isinstance(node, ast.Assign) else node.target)
+            if isinstance(target, ast.Name)
+        }
+        if aliases <= names:
+            return names
+        names |= aliases
+
+
+def refers_to(expression, names):
+    """Whether ``expression`` is, or holds, one of ``names`` or an attribute of one."""
+    if isinstance(expression, (ast.Tuple, ast.List, ast.Set)):
+        return any(refers_to(element, names) for element in expression.elts)
+    return isinstance(expression, (ast.Name, ast.Attribute, ast.Subscript)) and (
+        root_name(expression) in names)
+
+
+def root_name(node):
+    """The name an attribute chain starts from: ``np`` for ``np.testing.x`` and for
+    ``getattr(np, "testing").x``."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        if isinstance(node, ast.Call):
+            is_getattr = isinstance(node.func, ast.Name) and node.func.id == "getattr"
+            node = node.args[0] if is_getattr and node.args else node.func
+        else:
+            node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def defined_name(item):
+    if isinstance(item, ast.Assign):
+        return next((t.id for t in item.targets if isinstance(t, ast.Name)), None)
+    return item.name
+
+
+def is_dunder(name):
+    return name.startswith("__") and name.endswith("__")
