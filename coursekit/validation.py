@@ -16,16 +16,26 @@ def check_matrix(X, name="X", *, dtype=np.float64, allow_empty=False):
         raise TypeError(f"{name} must be an array-like of numbers, got {type(X).__name__}")
     if hasattr(X, "detach"):  # a torch tensor: leave the autograd graph and the device
         X = X.detach().cpu().numpy()
+    if hasattr(X, "tocsr"):  # scipy.sparse: every model here works on dense arrays
+        raise TypeError(f"{name} is a sparse matrix; pass dense data ({name}.toarray())")
     try:
-        array = np.asarray(X, dtype=dtype)
+        array = np.asarray(X)
+        if array.dtype.kind == "c":
+            raise ValueError(f"{name}: Complex data not supported, got dtype {array.dtype}")
+        array = array.astype(dtype, copy=False)
     except (TypeError, ValueError) as error:
+        if "Complex" in str(error):
+            raise
         raise TypeError(f"{name} must be an array-like of numbers: {error}") from None
     if array.ndim != 2:
         raise ValueError(
-            f"{name} must be 2-D [n_samples, n_features], got shape {array.shape}"
+            f"{name} must be 2-D [n_samples, n_features], got shape {array.shape}. Reshape "
+            "your data: X.reshape(-1, 1) for one feature, X.reshape(1, -1) for one sample"
         )
     if not allow_empty and (array.shape[0] == 0 or array.shape[1] == 0):
-        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+        what = "sample(s)" if array.shape[0] == 0 else "feature(s)"
+        raise ValueError(f"{name} must not be empty: 0 {what} (shape={array.shape}) while a "
+                         "minimum of 1 is required.")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array

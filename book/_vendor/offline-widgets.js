@@ -1,6 +1,12 @@
 // Make widget pages work with no network: load the widget manager from this book's
 // _static folder instead of a CDN, and let it typeset math with the vendored MathJax 3.
 (function () {
+  // The theme's FontAwesome script (deferred, so it runs after this one) replaces every
+  // <i class="fa ..."> with an <svg>. The Play widget later looks its <i> icon up to switch
+  // play/pause, finds none and throws; the exception also stops the jslinks of that change,
+  // so a static animation never moves. Without the replacement the icons come from
+  // FontAwesome's web font, which the theme ships as well.
+  window.FontAwesomeConfig = Object.assign({}, window.FontAwesomeConfig, { autoReplaceSvg: false });
   var staticRoot = (document.documentElement.dataset.content_root || "") + "_static/";
   var manager = staticRoot + "html-manager/";
 

@@ -7,13 +7,13 @@ each file short.
 """
 
 from coursekit.plots import autoencoders, clusters, images, latent, prototypes, rbm, som
-from coursekit.plots.autoencoders import *  # noqa: F401,F403
-from coursekit.plots.clusters import *  # noqa: F401,F403
-from coursekit.plots.images import *  # noqa: F401,F403
-from coursekit.plots.latent import *  # noqa: F401,F403
-from coursekit.plots.prototypes import *  # noqa: F401,F403
-from coursekit.plots.rbm import *  # noqa: F401,F403
-from coursekit.plots.som import *  # noqa: F401,F403
+from coursekit.plots.autoencoders import *
+from coursekit.plots.clusters import *
+from coursekit.plots.images import *
+from coursekit.plots.latent import *
+from coursekit.plots.prototypes import *
+from coursekit.plots.rbm import *
+from coursekit.plots.som import *
 
 __all__ = [name for module in (autoencoders, clusters, images, latent, prototypes, rbm, som)
            for name in module.__all__]

@@ -10,7 +10,14 @@ import numpy as np
 from coursekit.distances import get_metric
 from coursekit.validation import check_matrix
 
-__all__ = ["cluster_colors", "plot_clusters", "plot_partitions", "plot_distance_map"]
+__all__ = [
+    "cluster_colors",
+    "plot_center_trajectories",
+    "plot_clusters",
+    "plot_distance_map",
+    "plot_gaussian_ellipses",
+    "plot_partitions",
+]
 
 
 def cluster_colors(n_clusters):
@@ -115,4 +122,69 @@ def plot_distance_map(
     ax.plot(*center[0], marker="*", color="red", markersize=12)
     ax.set_title(title if title is not None else getattr(metric, "__name__", str(metric)))
     ax.set_aspect("equal")
+    return ax
+
+
+def plot_center_trajectories(trajectories, X2d=None, ax=None, title=None, *, size=4):
+    """Paths of 2-D centres during training: one coloured line per centre.
+
+    ``trajectories`` ``[T, K, 2]`` holds the ``K`` centres at ``T`` moments (first = start).
+    Each path is a line with a hollow circle at its start and a black-edged cross at its end;
+    the points ``X2d`` ``[n, 2]`` (optional) are drawn in grey underneath. A centre that never
+    moves shows as a circle with a cross on it. One ``Line2D`` per centre, in centre order.
+    Returns the ``Axes``.
+    """
+    trajectories = np.asarray(trajectories, dtype=np.float64)
+    if trajectories.ndim != 3 or trajectories.shape[2] != 2:
+        raise ValueError(f"trajectories must have shape [T, K, 2], got {trajectories.shape}")
+    if not np.all(np.isfinite(trajectories)):
+        raise ValueError("trajectories contains NaN or infinite values")
+    if ax is None:
+        ax = plt.figure(figsize=(4, 4)).add_subplot()
+    if X2d is not None:
+        X2d = check_matrix(X2d, "X2d")
+        if X2d.shape[1] != 2:
+            raise ValueError(f"X2d must have 2 columns, got shape {X2d.shape}")
+        ax.scatter(X2d[:, 0], X2d[:, 1], s=size, color="0.75", zorder=0)
+    colors = cluster_colors(trajectories.shape[1])
+    for k, color in enumerate(colors):
+        path = trajectories[:, k]
+        ax.plot(path[:, 0], path[:, 1], color=color, lw=1.5)
+        ax.scatter(*path[0], s=50, facecolors="none", edgecolors=color, linewidths=1.5, zorder=3)
+        ax.scatter(*path[-1], s=90, marker="X", color=color, edgecolors="black", zorder=4)
+    if title is not None:
+        ax.set_title(title)
+    ax.set_aspect("equal", adjustable="datalim")
+    return ax
+
+
+def plot_gaussian_ellipses(means, covariances, ax=None, *, n_std=2.0, colors=None, **style):
+    """Ellipses ``(x - mu)^T Sigma^-1 (x - mu) = n_std^2`` of 2-D Gaussian components.
+
+    ``means`` ``[K, 2]``; ``covariances`` ``[K, 2, 2]`` (full) or ``[K, 2]`` (variances of a
+    diagonal covariance). The axes of each ellipse are ``n_std`` times the square roots of the
+    eigenvalues of ``Sigma``, along its eigenvectors. Adds one ``Ellipse`` patch per component
+    (``style`` goes to it) and returns the ``Axes``.
+    """
+    from matplotlib.patches import Ellipse
+
+    means = check_matrix(means, "means")
+    covariances = np.asarray(covariances, dtype=np.float64)
+    if covariances.ndim == 2:
+        covariances = np.stack([np.diag(variances) for variances in covariances])
+    if means.shape[1] != 2 or covariances.shape != (len(means), 2, 2):
+        raise ValueError(
+            f"means must be [K, 2] and covariances [K, 2, 2] or [K, 2], got {means.shape} "
+            f"and {covariances.shape}"
+        )
+    if ax is None:
+        ax = plt.figure(figsize=(4, 4)).add_subplot()
+    colors = cluster_colors(len(means)) if colors is None else colors
+    style = {"fill": False, "lw": 2, **style}
+    for mean, covariance, color in zip(means, covariances, colors):
+        eigenvalues, eigenvectors = np.linalg.eigh(covariance)  # ascending
+        angle = np.degrees(np.arctan2(eigenvectors[1, 1], eigenvectors[0, 1]))
+        width, height = 2 * n_std * np.sqrt(np.maximum(eigenvalues[::-1], 0.0))
+        ax.add_patch(Ellipse(mean, width, height, angle=angle, edgecolor=color, **style))
+    ax.autoscale_view()
     return ax

@@ -39,7 +39,7 @@ def _as_image_stack(images):
         images = images.detach().cpu().numpy()
     images = np.asarray(images, dtype=float)
     if images.ndim == 2:
-        side = int(round(np.sqrt(images.shape[1])))
+        side = round(np.sqrt(images.shape[1]))
         if side * side != images.shape[1]:
             raise ValueError(f"images of shape {images.shape} are flat but not square; "
                              "pass them as [n, height, width]")

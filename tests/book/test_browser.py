@@ -15,7 +15,8 @@ KNOWN_CONSOLE_NOISE = (
 
 PAGES = toc_pages()
 LABS = [p for p in PAGES if p.endswith("-lab")]
-PAGES_WITH_MATH = [p for p in PAGES if p != "book/references"]  # a list of works, no formulas
+# a list of works and a how-to page: no formulas
+PAGES_WITH_MATH = [p for p in PAGES if p not in ("book/references", "book/instructors")]
 
 
 class PageVisit:

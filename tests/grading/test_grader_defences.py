@@ -90,7 +90,7 @@ def test_output_flood_is_truncated_while_it_runs_and_the_tests_still_count(cours
     assert float(rows["flooder"]["score"]) == 8.0
     graded = build.read(root / "autograded" / "flooder" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     text = "".join(out.get("text", "") for out in build.cell_by_id(graded, "test_manhattan").outputs)
-    assert len(text) < 200_000 < 2_000_000  # the cell printed 2 MB
+    assert len(text) < 200_000  # the cell printed 2 MB
     assert "output truncated by the grader" in text
 
 

@@ -1,0 +1,456 @@
+"""Self-organizing maps (самоорганизующиеся карты Кохонена): the SOM, its quality and its maps.
+
+A map is a grid of nodes ``Y = {1..M} x {1..H}`` (``rows x cols``), each node holding a
+Kohonen neuron ``w_mh`` in the data space. Training repeats the lecture's three phases
+(Korlyakova 2022): competition (the winner ``c(x) = argmin_j ||x - w_j||``, WTA),
+cooperation (the winner's neighbours on the grid, weighted by
+``h_jc = exp(-r(j, c)^2 / (2 sigma^2))``) and adaptation
+(``w_j += alpha h_jc (x - w_j)`` for every node at once, WTM).
+
+Grid metric ``r``: the Euclidean distance between node positions. A rectangular grid puts
+node ``(m, h)`` (row ``m``, column ``h``) at the point ``(h, m)``; a hexagonal grid shifts
+every odd row by half a step and packs rows ``sqrt(3)/2`` apart, so all six neighbours of a
+node lie at distance 1.
+
+Nodes are numbered row by row (``j = m * cols + h``) wherever a flat index is needed; the
+learned ``weights_`` keep the grid shape ``[rows, cols, n_features]``.
+"""
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from coursekit.validation import check_matrix, check_positive_float, check_positive_int
+
+TOPOLOGIES = ("rect", "hex")
+NEIGHBORHOODS = ("gaussian", "bubble")
+MODES = ("online", "batch")
+INITS = ("random", "pca")
+SCHEDULES = ("exponential", "linear")
+DTYPES = ("float64", "float32")
+
+ADJACENT = {"rect": np.sqrt(2.0), "hex": 1.0}
+"""Largest grid distance between adjacent nodes: 8 neighbours on a rectangular grid (as in
+MiniSom's topographic error), 6 on a hexagonal one."""
+
+NEGLIGIBLE = 1e-6
+"""Online updates skip nodes whose step ``alpha * h`` is below this (their move is < 1e-6 of
+the distance to the sample): exact for the bubble, a 1e-6 truncation of the Gaussian's tail."""
+
+CHUNK_ROWS = 4096
+"""Samples per block when computing sample-to-node distances (bounds the memory)."""
+
+
+# --- the grid ------------------------------------------------------------------------------
+
+
+def grid_coordinates(rows, cols, topology="rect"):
+    """Positions ``r_j`` of the nodes in the plane, ``[rows * cols, 2]`` as (x, y).
+
+    ``rect``: node ``(m, h)`` sits at ``(h, m)``. ``hex``: odd rows shift right by 1/2 and
+    rows are ``sqrt(3)/2`` apart, so each inner node has six neighbours at distance 1.
+    """
+    _check_topology(topology)
+    m, h = np.divmod(np.arange(rows * cols), cols)
+    if topology == "rect":
+        return np.column_stack([h, m]).astype(float)
+    return np.column_stack([h + 0.5 * (m % 2), m * np.sqrt(3.0) / 2.0])
+
+
+def grid_distances(rows, cols, topology="rect"):
+    """The grid metric ``r(j, c) = ||r_j - r_c||`` between all nodes, ``[K, K]``, K = M * H."""
+    coordinates = grid_coordinates(rows, cols, topology)
+    difference = coordinates[:, None, :] - coordinates[None, :, :]
+    return np.sqrt(np.sum(difference**2, axis=2))
+
+
+def grid_adjacency(rows, cols, topology="rect"):
+    """``[K, K]`` booleans: nodes ``j != c`` that are grid neighbours (8 on rect, 6 on hex)."""
+    distance = grid_distances(rows, cols, topology)
+    return (distance > 0) & (distance <= ADJACENT[topology] + 1e-9)
+
+
+# --- neighbourhoods and schedules ------------------------------------------------------------
+
+
+def neighbourhood(grid_distance, sigma, kind="gaussian"):
+    """Neighbourhood weights ``h`` from grid distances ``r`` (any shape) and width ``sigma``.
+
+    gaussian: ``h = exp(-r^2 / (2 sigma^2))`` (the lecture's ``h_ji``);
+    bubble: ``h = [r <= sigma]`` (every node within radius ``sigma`` moves fully).
+    """
+    if kind == "gaussian":
+        return np.exp(-(grid_distance**2) / (2.0 * sigma**2))
+    if kind == "bubble":
+        return (grid_distance <= sigma).astype(float)
+    raise ValueError(f"neighborhood must be one of {NEIGHBORHOODS}, got {kind!r}")
+
+
+def decay(start, end, step, total, schedule="exponential"):
+    """A decaying value (learning rate or width) at ``step`` out of ``total`` steps.
+
+    exponential (the lecture): ``a(n) = a_0 exp(-n / tau)`` with ``tau = total / ln(a_0 / a_end)``,
+    so that ``a(total) = a_end``; linear: ``a(n) = a_0 + (a_end - a_0) n / total``.
+    An ``end >= start`` keeps the value constant. ``step`` may be an array.
+    """
+    step = np.asarray(step, dtype=float)
+    end = min(end, start)
+    if schedule == "exponential":
+        if end == start:
+            return np.full_like(step, start)
+        tau = total / np.log(start / end)
+        return start * np.exp(-step / tau)
+    if schedule == "linear":
+        return start + (end - start) * step / total
+    raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+
+
+# --- maps of any weights ---------------------------------------------------------------------
+
+
+def umatrix(weights, topology="rect"):
+    """The U-matrix: each node's mean distance ``||w_j - w_c||`` to its grid neighbours.
+
+    ``weights`` ``[rows, cols, d]`` -> ``[rows, cols]``. Neighbours are those of
+    :func:`grid_adjacency` (8 on a rectangular grid, 6 on a hexagonal one). High values mark
+    borders between clusters: adjacent nodes whose neurons lie far apart in the data space.
+    """
+    weights = np.asarray(weights, dtype=float)
+    if weights.ndim != 3:
+        raise ValueError(f"weights must be 3-D [rows, cols, d], got shape {weights.shape}")
+    rows, cols, d = weights.shape
+    flat = weights.reshape(rows * cols, d)
+    node, neighbour = np.nonzero(grid_adjacency(rows, cols, topology))  # all adjacent pairs
+    gaps = np.linalg.norm(flat[node] - flat[neighbour], axis=1)
+    total = np.bincount(node, weights=gaps, minlength=rows * cols)
+    n_neighbours = np.maximum(np.bincount(node, minlength=rows * cols), 1)  # 1x1 map: U = 0
+    return (total / n_neighbours).reshape(rows, cols)
+
+
+# --- the estimator ---------------------------------------------------------------------------
+
+
+class SOM(TransformerMixin, BaseEstimator):
+    """A self-organizing map trained online (the lecture) or in batch (Kohonen's batch map).
+
+    Online, one sample ``x`` at a time in random order, step ``n``:
+    ``c = argmin_j ||x - w_j||``; ``w_j += alpha(n) h_jc(n) (x - w_j)`` for all nodes ``j``,
+    ``h_jc = exp(-r(j, c)^2 / (2 sigma(n)^2))`` (or the bubble ``[r(j, c) <= sigma(n)]``).
+    Batch, once per epoch: ``w_j = sum_i h_{j c(i)} x_i / sum_i h_{j c(i)}`` (no learning rate).
+    ``alpha`` decays from ``lr`` to ``lr_end`` and ``sigma`` from ``sigma`` to ``sigma_end``
+    (:func:`decay`) over all steps (online: every sample; batch: every epoch).
+
+    Initialisation ``random`` is the lecture's ``w ~ U(-1/(2MH), 1/(2MH))``: tiny weights near
+    the origin, which assumes standardised (centred) data. ``pca`` spreads the grid over the
+    plane of the top two principal components, from ``-s_k`` to ``+s_k`` along component
+    ``k`` (``s_k`` its standard deviation), the first along the longer side of the grid.
+
+    Parameters: ``rows``, ``cols`` (grid size M x H); ``epochs``; ``topology`` "rect" | "hex";
+    ``neighborhood`` "gaussian" | "bubble"; ``sigma`` initial width (``None``:
+    ``max(rows, cols) / 2``); ``sigma_end``; ``lr``, ``lr_end`` (online only); ``mode``
+    "online" | "batch"; ``init`` "random" | "pca"; ``schedule`` "exponential" | "linear";
+    ``keep_snapshots``; ``dtype`` "float64" | "float32", the precision of training (float32
+    halves the memory traffic, which speeds up large maps); ``random_state``.
+
+    Fitted: ``weights_`` ``[rows, cols, d]`` (float64 whatever ``dtype``); ``snapshots_``
+    ``[epochs + 1, rows, cols, d]`` when ``keep_snapshots`` (snapshot 0 is the initial
+    weights, snapshot ``e`` the weights after epoch ``e``); ``n_features_in_``.
+    ``transform(X)`` gives the distances to every node ``[n, rows * cols]`` (row by row).
+    """
+
+    def __init__(
+        self,
+        rows=10,
+        cols=10,
+        *,
+        epochs=10,
+        topology="rect",
+        neighborhood="gaussian",
+        sigma=None,
+        sigma_end=0.5,
+        lr=0.5,
+        lr_end=0.01,
+        mode="online",
+        init="random",
+        schedule="exponential",
+        keep_snapshots=False,
+        dtype="float64",
+        random_state=None,
+    ):
+        self.rows = rows
+        self.cols = cols
+        self.epochs = epochs
+        self.topology = topology
+        self.neighborhood = neighborhood
+        self.sigma = sigma
+        self.sigma_end = sigma_end
+        self.lr = lr
+        self.lr_end = lr_end
+        self.mode = mode
+        self.init = init
+        self.schedule = schedule
+        self.keep_snapshots = keep_snapshots
+        self.dtype = dtype
+        self.random_state = random_state
+
+    # --- training ---
+
+    def fit(self, X, y=None):
+        """Train the map on ``X`` ``[n, d]`` for ``epochs`` passes; returns ``self``."""
+        self._check_params()
+        X = check_matrix(X, "X").astype(self.dtype, copy=False)
+        self.n_features_in_ = X.shape[1]
+        rng = check_random_state(self.random_state)
+        weights = self._initial_weights(X, rng).astype(self.dtype, copy=False)
+        snapshots = [weights.copy()]
+        r = grid_distances(self.rows, self.cols, self.topology)
+        sigma0 = self._sigma0()
+        for epoch in range(self.epochs):
+            if self.mode == "online":
+                order = rng.permutation(X.shape[0])
+                first, total = epoch * X.shape[0], self.epochs * X.shape[0]
+                steps = np.arange(first, first + X.shape[0])
+                alphas = decay(self.lr, self.lr_end, steps, total, self.schedule)
+                sigmas = decay(sigma0, self.sigma_end, steps, total, self.schedule)
+                _online_epoch(X[order], weights, r, alphas, sigmas, self.neighborhood)
+            else:
+                sigma = decay(sigma0, self.sigma_end, epoch, self.epochs, self.schedule)
+                weights = batch_step(X, weights, neighbourhood(r, sigma, self.neighborhood))
+            if self.keep_snapshots:
+                snapshots.append(weights.copy())
+        self.weights_ = weights.reshape(self.rows, self.cols, -1).astype(np.float64)
+        if self.keep_snapshots:
+            shape = (-1, self.rows, self.cols, X.shape[1])
+            self.snapshots_ = np.stack(snapshots).reshape(shape).astype(np.float64)
+        return self
+
+    def _sigma0(self):
+        return max(self.rows, self.cols) / 2.0 if self.sigma is None else float(self.sigma)
+
+    def _initial_weights(self, X, rng):
+        """Flat initial weights ``[K, d]``: the lecture's random ones or the PCA plane."""
+        n_nodes = self.rows * self.cols
+        if self.init == "random":
+            bound = 1.0 / (2.0 * n_nodes)
+            return rng.uniform(-bound, bound, size=(n_nodes, X.shape[1]))
+        return pca_weights(X, self.rows, self.cols, self.topology)
+
+    def _check_params(self):
+        check_positive_int(self.rows, "rows")
+        check_positive_int(self.cols, "cols")
+        check_positive_int(self.epochs, "epochs")
+        for name, allowed in [
+            ("topology", TOPOLOGIES),
+            ("neighborhood", NEIGHBORHOODS),
+            ("mode", MODES),
+            ("init", INITS),
+            ("schedule", SCHEDULES),
+            ("dtype", DTYPES),
+        ]:
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.sigma is not None:
+            check_positive_float(self.sigma, "sigma")
+        check_positive_float(self.sigma_end, "sigma_end")
+        check_positive_float(self.lr, "lr")
+        check_positive_float(self.lr_end, "lr_end")
+
+    # --- mapping samples to nodes ---
+
+    def _flat_weights(self):
+        check_is_fitted(self, "weights_")
+        return self.weights_.reshape(-1, self.weights_.shape[2])
+
+    def _check_X(self, X):
+        check_is_fitted(self, "weights_")
+        X = check_matrix(X, "X")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but SOM is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        return X
+
+    def transform(self, X):
+        """Distances ``||x_i - w_j||`` to every node, ``[n, rows * cols]`` (nodes row by row)."""
+        weights = self._flat_weights()
+        return np.sqrt(_squared_distances(self._check_X(X), weights))
+
+    def winner(self, X):
+        """Grid coordinates ``(row, col)`` of each sample's best-matching unit, ``[n, 2]`` ints."""
+        weights = self._flat_weights()
+        best = best_matching_units(self._check_X(X), weights)
+        return np.column_stack(np.divmod(best, self.cols))
+
+    # --- quality ---
+
+    def quantization_error(self, X):
+        """``E_q = (1/n) sum_i ||x_i - w_c(x_i)||``, the mean distance to the winner."""
+        return float(np.mean(np.min(self.transform(X), axis=1)))
+
+    def topographic_error(self, X):
+        """Share of samples whose first and second best-matching units are not grid neighbours.
+
+        Adjacent means grid distance ``<= sqrt(2)`` on a rectangular grid (8 neighbours, as in
+        MiniSom) and ``<= 1`` on a hexagonal one (6 neighbours). Needs at least 2 nodes.
+        """
+        distances = self.transform(X)
+        if distances.shape[1] < 2:
+            raise ValueError("topographic_error needs a map with at least 2 nodes")
+        first_two = np.argsort(distances, axis=1)[:, :2]
+        adjacency = grid_adjacency(self.rows, self.cols, self.topology)
+        return float(np.mean(~adjacency[first_two[:, 0], first_two[:, 1]]))
+
+    # --- maps ---
+
+    def umatrix(self):
+        """The U-matrix of the fitted weights, ``[rows, cols]`` (see :func:`umatrix`)."""
+        check_is_fitted(self, "weights_")
+        return umatrix(self.weights_, self.topology)
+
+    def component_planes(self):
+        """One plane per feature: node ``(m, h)`` coloured by ``w_mh^j``, ``[d, rows, cols]``."""
+        check_is_fitted(self, "weights_")
+        return np.transpose(self.weights_, (2, 0, 1)).copy()
+
+    def density_map(self, X, k=5):
+        """Local density: each node's mean distance to its ``k`` nearest samples, ``[rows, cols]``.
+
+        Small values mark dense regions of the data (the lecture's colouring of the map).
+        """
+        distances = self.transform(X)
+        k = check_positive_int(k, "k")
+        if k > distances.shape[0]:
+            raise ValueError(f"k must be <= the number of samples {distances.shape[0]}, got {k}")
+        nearest = np.partition(distances, k - 1, axis=0)[:k]
+        return nearest.mean(axis=0).reshape(self.rows, self.cols)
+
+    def hit_map(self, X):
+        """How many samples each node wins, ``[rows, cols]`` integers summing to ``n``."""
+        best = best_matching_units(self._check_X(X), self._flat_weights())
+        return np.bincount(best, minlength=self.rows * self.cols).reshape(self.rows, self.cols)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+
+# --- the three phases, vectorised over nodes ----------------------------------------------
+
+
+def best_matching_units(X, weights):
+    """Competition: ``c(x_i) = argmin_j ||x_i - w_j||`` for ``X`` ``[n, d]``, ``weights``
+    ``[K, d]`` -> ``[n]`` flat node indices (by the expansion, in blocks of rows)."""
+    return np.concatenate(
+        [
+            np.argmin(_squared_distances(X[start : start + CHUNK_ROWS], weights), axis=1)
+            for start in range(0, X.shape[0], CHUNK_ROWS)
+        ]
+    )
+
+
+def online_step(x, weights, grid_distance, alpha, sigma, kind="gaussian"):
+    """One step of the lecture's algorithm on sample ``x`` ``[d]``; updates ``weights`` ``[K, d]``.
+
+    Competition ``c = argmin_j ||x - w_j||``; cooperation ``h_j = exp(-r(j, c)^2 / (2 sigma^2))``;
+    adaptation ``w_j += alpha h_j (x - w_j)`` for all ``j`` at once. Returns the winner ``c``.
+    """
+    winner = np.argmin(np.sum(weights**2, axis=1) - 2.0 * weights @ x)
+    h = neighbourhood(grid_distance[winner], sigma, kind)
+    weights += (alpha * h)[:, None] * (x - weights)
+    return winner
+
+
+def _online_epoch(X, weights, grid_distance, alphas, sigmas, kind):
+    """:func:`online_step` over the rows of ``X`` (already shuffled), updating ``weights`` in
+    place. Leaner than calling it: moves only nodes with a step above :data:`NEGLIGIBLE`, and
+    keeps ``||w_j||^2`` up to date in O(K) from the dot products of the competition:
+    ``w' = (1 - s) w + s x`` gives ``||w'||^2 = (1-s)^2 ||w||^2 + 2 s (1-s) w.x + s^2 ||x||^2``."""
+    squared_norms = np.sum(weights**2, axis=1)
+    n_nodes = weights.shape[0]
+    buffer = np.empty_like(weights)  # one [K, d] scratch array: no allocation per step
+    for x, alpha, sigma in zip(X, alphas, sigmas):
+        dots = weights @ x
+        winner = np.argmin(squared_norms - 2.0 * dots)  # competition
+        step = alpha * neighbourhood(grid_distance[winner], sigma, kind)  # cooperation
+        step[step <= NEGLIGIBLE] = 0.0
+        squared_norms = (
+            (1 - step) ** 2 * squared_norms + 2 * step * (1 - step) * dots + step**2 * (x @ x)
+        )
+        moving = np.flatnonzero(step)
+        step = step.astype(weights.dtype, copy=False)  # no mixed-precision passes over W
+        if moving.size > n_nodes // 2:  # adaptation, the whole neighbourhood at once
+            np.subtract(x, weights, out=buffer)
+            buffer *= step[:, None]
+            weights += buffer
+        else:
+            weights[moving] += step[moving, None] * (x - weights[moving])
+
+
+def batch_step(X, weights, h):
+    """One epoch of Kohonen's batch map: ``w_j = sum_i h[j, c(i)] x_i / sum_i h[j, c(i)]``.
+
+    ``X`` ``[n, d]``, ``weights`` ``[K, d]``, ``h`` ``[K, K]`` neighbourhood weights
+    ``h[j, c]``. Computed as ``h @ S / h @ N`` with ``S_c`` the sum and ``N_c`` the count of
+    samples won by node ``c``. A node with no sample in its neighbourhood keeps its weights.
+    """
+    n_nodes = weights.shape[0]
+    best = best_matching_units(X, weights)
+    won = sparse.csr_matrix(
+        (np.ones(X.shape[0]), (best, np.arange(X.shape[0]))), shape=(n_nodes, X.shape[0])
+    )
+    sums = won @ X  # S_c = sum of the samples node c wins, [K, d]
+    counts = np.bincount(best, minlength=n_nodes).astype(float)  # N_c, [K]
+    numerator, denominator = h @ sums, h @ counts
+    covered = denominator > 0
+    new = weights.copy()
+    new[covered] = numerator[covered] / denominator[covered, None]
+    return new
+
+
+def pca_weights(X, rows, cols, topology="rect"):
+    """PCA initialisation: nodes spread over the plane of the top two principal components.
+
+    ``w = mean + a s_1 v_1 + b s_2 v_2`` with node coordinates rescaled to ``a, b`` in
+    ``[-1, 1]``, ``v_k`` the principal axes and ``s_k`` the standard deviations along them; the
+    first axis runs along the longer side of the grid. ``-> [rows * cols, d]``.
+    """
+    mean = X.mean(axis=0)
+    spread, axes = _principal_axes(X - mean, 2)
+    coordinates = grid_coordinates(rows, cols, topology)  # (x along cols, y along rows)
+    low, high = coordinates.min(axis=0), coordinates.max(axis=0)
+    span = high - low
+    unit = 2 * (coordinates - low) / np.where(span > 0, span, 1.0) - 1  # into [-1, 1]
+    unit[:, span == 0] = 0.0  # a grid one node wide stays on the mean along that axis
+    if span[1] > span[0]:  # taller than wide: the first component along the rows
+        unit = unit[:, ::-1]
+    weights = np.repeat(mean[None, :], rows * cols, axis=0)
+    for k in range(len(spread)):
+        weights += unit[:, k, None] * spread[k] * axes[k]
+    return weights
+
+
+def _principal_axes(centred, k):
+    """Top ``k`` principal axes ``[<=k, d]`` of centred data and the standard deviations along
+    them. With more samples than features the ``d x d`` covariance is cheaper than an SVD."""
+    n, d = centred.shape
+    if n > d:
+        variances, vectors = np.linalg.eigh(centred.T @ centred / (n - 1))
+        top = np.argsort(variances)[::-1][:k]
+        return np.sqrt(np.maximum(variances[top], 0.0)), vectors[:, top].T
+    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+    return singular[:k] / np.sqrt(max(n - 1, 1)), axes[:k]
+
+
+def _squared_distances(X, W):
+    """``||x_i - w_j||^2`` by the expansion ``||x||^2 - 2 x.w + ||w||^2``, ``[n, K]``."""
+    squared = np.sum(X**2, axis=1)[:, None] - 2.0 * X @ W.T + np.sum(W**2, axis=1)[None, :]
+    return np.maximum(squared, 0.0)
+
+
+def _check_topology(topology):
+    if topology not in TOPOLOGIES:
+        raise ValueError(f"topology must be one of {TOPOLOGIES}, got {topology!r}")

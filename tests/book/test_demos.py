@@ -1,0 +1,95 @@
+"""The two widget demos play in the static book, with no kernel behind the page.
+
+A headless Chromium opens the chapter pages that embed ``wta_vs_wtm_demo()`` and
+``som_epochs_demo()``, finds the demo (the root widget carries the CSS class
+``coursekit-demo``, its stack of frames ``coursekit-frames``), and checks that moving the
+frame slider and pressing play change the picture: the bytes behind the visible ``<img>``
+differ. The frames are embedded widget state and the links between Play, slider and stack are
+``jslink``s, so this works in the browser alone; the page must also log no console errors and
+request nothing outside the machine.
+"""
+
+import pytest
+
+from tests.book.test_browser import KNOWN_CONSOLE_NOISE, visit
+
+pytestmark = pytest.mark.slow
+
+# Chapter pages holding a demo cell (adjust when the chapters move).
+DEMO_PAGES = [
+    "book/part1-kohonen/02-competitive",
+    "book/part1-kohonen/04-som",
+]
+
+# Bytes of the visible frame, reduced to a short fingerprint (length and a rolling hash).
+VISIBLE_FRAME_FINGERPRINT = """async demo => {
+    const visible = [...demo.querySelectorAll('.coursekit-frames img')]
+        .filter(img => img.offsetParent !== null);
+    if (visible.length !== 1) return `visible frames: ${visible.length}`;
+    const bytes = new Uint8Array(await (await fetch(visible[0].src)).arrayBuffer());
+    let hash = 0;
+    for (const b of bytes) hash = (hash * 31 + b) | 0;
+    return `${bytes.length}:${hash}`;
+}"""
+
+
+def open_demo(browser, site, path):
+    """Visit ``site + path`` (a page without its suffix) and wait for its one demo to render;
+    returns the visit, the demo's locator and a list collecting console errors from now on
+    (the visit's own list covers page load only)."""
+    visited = visit(browser, site, path)
+    later_errors = []
+    visited.page.on("console", lambda m: later_errors.append(m.text) if m.type == "error" else None)
+    visited.page.on("pageerror", lambda e: later_errors.append(str(e)))
+    visited.page.wait_for_selector(".coursekit-demo .coursekit-frames img", timeout=30_000)
+    demos = visited.page.locator(".coursekit-demo")
+    assert demos.count() == 1, f"expected one demo on the page, found {demos.count()}"
+    return visited, demos.first, later_errors
+
+
+def assert_quiet(visited, later_errors):
+    """No console error (load or interaction), no missing file, nothing fetched from outside."""
+    errors = visited.console_errors + [
+        e for e in later_errors if not any(noise in e for noise in KNOWN_CONSOLE_NOISE)
+    ]
+    assert errors == []
+    assert visited.failed == []
+    assert visited.external_requests == []
+
+
+def fingerprint(demo):
+    return demo.evaluate(VISIBLE_FRAME_FINGERPRINT)
+
+
+def check_slider_changes_the_picture(browser, site, path):
+    visited, demo, later_errors = open_demo(browser, site, path)
+    first = fingerprint(demo)
+    assert first.count(":") == 1, first
+    demo.locator(".widget-slider .noUi-handle").first.focus()
+    visited.page.keyboard.press("End")  # the slider's last frame
+    visited.page.wait_for_timeout(300)
+    last = fingerprint(demo)
+    assert last.count(":") == 1 and last != first, "the slider did not change the picture"
+    visited.page.keyboard.press("Home")
+    visited.page.wait_for_timeout(300)
+    assert fingerprint(demo) == first, "back at frame 0 the first picture should return"
+    assert_quiet(visited, later_errors)
+
+
+def check_play_changes_the_picture(browser, site, path):
+    visited, demo, later_errors = open_demo(browser, site, path)
+    first = fingerprint(demo)
+    demo.locator(".widget-play button").first.click()  # the play button
+    visited.page.wait_for_timeout(1500)
+    assert fingerprint(demo) != first, "pressing play did not change the picture"
+    assert_quiet(visited, later_errors)
+
+
+@pytest.mark.parametrize("path", DEMO_PAGES)
+def test_demo_slider_changes_the_picture_without_a_kernel(browser, site, path):
+    check_slider_changes_the_picture(browser, site, path)
+
+
+@pytest.mark.parametrize("path", DEMO_PAGES)
+def test_demo_play_button_animates_the_picture_without_a_kernel(browser, site, path):
+    check_play_changes_the_picture(browser, site, path)
