@@ -69,10 +69,19 @@ def test_source_cells_carry_exactly_the_nbgrader_metadata(assignment):
     assert len(grade_ids) == len(set(grade_ids)), "grade_ids must be unique"
 
 
-def test_distances_points_add_up_to_ten():
-    notebook = nbformat.read(source_path("00-distances"), as_version=4)
+# The total each assignment announces to students; a new assignment adds its line here.
+ANNOUNCED_POINTS = {"00-distances": 10, "01-competitive": 20}
+
+
+def test_every_assignment_announces_its_total():
+    assert sorted(ANNOUNCED_POINTS) == ASSIGNMENTS
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_points_add_up_to_the_announced_total(assignment):
+    notebook = nbformat.read(source_path(assignment), as_version=4)
     points = [c.metadata["nbgrader"].get("points", 0) for c in nbgrader_cells(notebook)]
-    assert sum(points) == 10
+    assert sum(points) == ANNOUNCED_POINTS[assignment]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
