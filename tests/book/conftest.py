@@ -1,17 +1,13 @@
-"""The book, built once per test session in the quick setting, and a browser to read it."""
+"""A browser to read the book (built once per session by tests/conftest.py's `book` fixture)."""
 
 import functools
 import http.server
 import os
 import pathlib
 import shutil
-import subprocess
 import threading
 
 import pytest
-import yaml
-
-from tests.conftest import BIN, ROOT, quick_env
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -21,44 +17,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def toc_pages():
-    """Every page of _toc.yml (without suffix), in reading order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries:
-            if "file" in entry:
-                pages.append(entry["file"])
-            walk(entry.get("sections", []))
-            walk(entry.get("chapters", []))
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return pages
-
-
-class Build:
-    def __init__(self, returncode, log, html):
-        self.returncode, self.log, self.html = returncode, log, html
-
-
-@pytest.fixture(scope="session")
-def book(tmp_path_factory):
-    """Build the book with warnings as errors into a temporary folder (quick setting)."""
-    output = tmp_path_factory.mktemp("book")
-    result = subprocess.run(
-        [str(BIN / "jupyter-book"), "build", str(ROOT), "-W", "--keep-going",
-         "--path-output", str(output)],
-        cwd=ROOT, env=quick_env(), capture_output=True, text=True, timeout=1800,
-    )
-    log = result.stdout + result.stderr
-    reports = output / "_build" / "html" / "reports"
-    if reports.exists():
-        log += "".join(p.read_text() for p in reports.glob("**/*.log"))
-    return Build(result.returncode, log, output / "_build" / "html")
 
 
 def chromium_executable():

@@ -3,7 +3,7 @@ output, no console errors, internal links that resolve, and no request leaving t
 
 import pytest
 
-from tests.book.conftest import toc_pages
+from tests.conftest import toc_pages
 
 pytestmark = pytest.mark.slow
 

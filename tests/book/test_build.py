@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.book.conftest import toc_pages
+from tests.conftest import toc_pages
 
 pytestmark = pytest.mark.slow
 
