@@ -70,7 +70,8 @@ def test_source_cells_carry_exactly_the_nbgrader_metadata(assignment):
 
 
 # The total each assignment announces to students; a new assignment adds its line here.
-ANNOUNCED_POINTS = {"00-distances": 10, "01-competitive": 20, "02-som": 25, "03-autoencoders": 20}
+ANNOUNCED_POINTS = {"00-distances": 10, "01-competitive": 20, "02-som": 25, "03-autoencoders": 20,
+                    "04-vae": 25}
 
 
 def test_every_assignment_announces_its_total():
