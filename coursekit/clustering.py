@@ -406,7 +406,7 @@ def gaussian_log_density(X, means, covariances, covariance_type="full"):
 
     ``ln N = -1/2 (d ln 2pi + ln det Sigma + (x - mu)^T Sigma^-1 (x - mu))``, computed through
     the Cholesky factor ``Sigma = L L^T``: ``ln det Sigma = 2 sum ln diag L`` and the quadratic
-    form is ``||L^-1 (x - mu)||^2`` (a triangular solve, no inverse). ``means`` ``[K, d]``;
+    form is ``||L^-1 (x - mu)||^2`` (``L^-1`` by a triangular solve, never ``Sigma^-1``). ``means`` ``[K, d]``;
     ``covariances`` ``[K, d, d]`` (``full``) or ``[K, d]`` (``diag``, the variances).
     """
     X = check_matrix(X, "X")
@@ -435,8 +435,11 @@ def gaussian_log_density(X, means, covariances, covariance_type="full"):
         log_det = np.empty(means.shape[0])
         for j, (mu, sigma) in enumerate(zip(means, covariances)):
             cholesky = _cholesky(sigma, j)
-            whitened = linalg.solve_triangular(cholesky, (X - mu).T, lower=True)  # [d, n]
-            quadratic[:, j] = np.sum(whitened**2, axis=0)
+            # L^-1 once ([d, d], a triangular solve), then L^-1 (x - mu) for all x as one
+            # matrix product: much faster than a triangular solve with n right-hand sides.
+            inverse = linalg.solve_triangular(cholesky, np.eye(d), lower=True)
+            whitened = X @ inverse.T - inverse @ mu  # rows L^-1 (x_i - mu), [n, d]
+            quadratic[:, j] = np.einsum("ij,ij->i", whitened, whitened)
             log_det[j] = 2.0 * np.sum(np.log(np.diag(cholesky)))
     else:
         raise ValueError(

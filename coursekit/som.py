@@ -17,7 +17,7 @@ learned ``weights_`` keep the grid shape ``[rows, cols, n_features]``.
 """
 
 import numpy as np
-from scipy import sparse
+from scipy import linalg, sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -437,9 +437,11 @@ def _principal_axes(centred, k):
     """Top ``k`` principal axes ``[<=k, d]`` of centred data and the standard deviations along
     them. With more samples than features the ``d x d`` covariance is cheaper than an SVD."""
     n, d = centred.shape
-    if n > d:
-        variances, vectors = np.linalg.eigh(centred.T @ centred / (n - 1))
-        top = np.argsort(variances)[::-1][:k]
+    if n > d:  # only the top k eigenpairs of the covariance: several times faster than all d
+        covariance = centred.T @ centred / (n - 1)
+        k = min(k, d)
+        variances, vectors = linalg.eigh(covariance, subset_by_index=[d - k, d - 1])
+        top = np.argsort(variances)[::-1]
         return np.sqrt(np.maximum(variances[top], 0.0)), vectors[:, top].T
     _, singular, axes = np.linalg.svd(centred, full_matrices=False)
     return singular[:k] / np.sqrt(max(n - 1, 1)), axes[:k]

@@ -123,6 +123,19 @@ def test_diag_log_density_matches_scipy(parameters):
                                rtol=RTOL)
 
 
+def test_full_log_density_matches_scipy_for_an_ill_conditioned_covariance():
+    # L^-1 is formed explicitly (then one matrix product): it must stay accurate when the
+    # covariance spans eight orders of magnitude, far from the data's mean.
+    rng = np.random.default_rng(0)
+    rotation = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    covariance = rotation @ np.diag([1e-4, 1e-2, 1.0, 1e4]) @ rotation.T
+    mean = np.array([100.0, -50.0, 3.0, 0.0])
+    X = rng.multivariate_normal(mean, covariance, size=200)
+    expected = multivariate_normal(mean, covariance).logpdf(X)[:, None]
+    np.testing.assert_allclose(gaussian_log_density(X, mean[None], covariance[None]), expected,
+                               rtol=1e-6)
+
+
 def test_m_step_is_the_weighted_maximum_likelihood(parameters):
     X, weights, means, covariances = parameters
     g, _ = e_step(X, weights, means, covariances)
