@@ -128,19 +128,22 @@ def warm_up(make_model, train):
 
 
 def run_once(name, make_model, train, test, epochs, seed):
-    """Train one model from seed ``seed``; return its test -ELBO and training images/s."""
+    """Train one model from seed ``seed``; return its test -ELBO and training images/s, per
+    second of wall time and per second of this process's CPU time (one torch thread, so the
+    CPU time is the time the training ran on a core, whatever else the machine ran)."""
     seed_everything(seed)
     model = make_model()
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     fit(model, train, epochs=epochs, batch_size=BATCH_SIZE, lr=LR, device="cpu",
         progress=False, generator=seed)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     if isinstance(model, VAE):
         decode_logits = lambda z: model.decode(z, logits=True)
     else:
         decode_logits = model.decode_logits
     return {"model": name, "nelbo": negative_elbo(model.encode, decode_logits, test),
             "images_per_s": len(train) * epochs / seconds,
+            "images_per_cpu_s": len(train) * epochs / cpu_seconds,
             "parameters": sum(p.numel() for p in model.parameters())}
 
 
@@ -156,23 +159,28 @@ def run(settings, models, log=print):
                 result = run_once(name, make_model, train, test, settings["epochs"], repetition)
                 result |= {"pixels": kind, "repetition": repetition}
                 log(f"rep {repetition} {kind:10s} {name:28s} -ELBO {result['nelbo']:8.2f} "
-                    f"nats, {result['images_per_s']:7.0f} images/s")
+                    f"nats, {result['images_per_s']:7.0f} images/s, "
+                    f"{result['images_per_cpu_s']:7.0f} images/CPU-s", flush=True)
                 results.append(result)
     return results
 
 
 def summary_table(results, models):
     header = ("| pixels | model | parameters | test −ELBO, nats/image: median [min, max] "
-              "| training images/s: median [min, max] |")
-    rows = [header, "|---|---|---|---|---|"]
+              "| training images per CPU second: median [min, max] "
+              "| training images per wall-clock second: median [min, max] |")
+    rows = [header, "|---|---|---|---|---|---|"]
     for kind in ("binarised", "continuous"):
         for name in models:
             mine = [r for r in results if r["pixels"] == kind and r["model"] == name]
             nelbo = [r["nelbo"] for r in mine]
-            speed = [r["images_per_s"] for r in mine]
+            cells = [f"{statistics.median(nelbo):.2f} [{min(nelbo):.2f}, {max(nelbo):.2f}]"]
+            for key in ("images_per_cpu_s", "images_per_s"):
+                speed = [r[key] for r in mine]
+                cells.append(f"{statistics.median(speed):,.0f} "
+                             f"[{min(speed):,.0f}, {max(speed):,.0f}]")
             rows.append(f"| {kind} | {name} | {mine[0]['parameters']:,} | "
-                        f"{statistics.median(nelbo):.2f} [{min(nelbo):.2f}, {max(nelbo):.2f}] | "
-                        f"{statistics.median(speed):,.0f} [{min(speed):,.0f}, {max(speed):,.0f}] |")
+                        + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -184,7 +192,7 @@ def machine_description():
         cpu = f"{names[0]} ({len(names)} logical CPUs)" if names else cpu
     except OSError:
         pass
-    return (f"- date (end of the run): {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n"
+    return (f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC (end of the run)\n"
             f"- machine: {cpu}; {platform.platform()}\n"
             f"- Python {platform.python_version()}, torch {torch.__version__}, "
             f"coursekit {coursekit.__version__}; torch threads: {torch.get_num_threads()}\n"
@@ -192,13 +200,20 @@ def machine_description():
             f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
-def write_results(results, models, settings, seconds, path=RESULTS):
-    best = {kind: min(models, key=lambda name: statistics.median(
-        r["nelbo"] for r in results if r["pixels"] == kind and r["model"] == name))
-        for kind in ("binarised", "continuous")}
+def _best(results, models, kind, key, pick):
+    return pick(models, key=lambda name: statistics.median(
+        r[key] for r in results if r["pixels"] == kind and r["model"] == name))
+
+
+def write_results(results, models, settings, seconds, load_at_start, path=RESULTS, quick=False):
+    kinds = ("binarised", "continuous")
+    best = {kind: _best(results, models, kind, "nelbo", min) for kind in kinds}
+    fastest = {kind: _best(results, models, kind, "images_per_cpu_s", max) for kind in kinds}
+    model = coursekit_model()
+    setting = ("**QUICK smoke run (`--quick`): tiny sizes, not a result.**\n\n" if quick else "")
     text = f"""# coursekit VAE vs the PyTorch examples VAE
 
-Written by `bench/vae_vs_pytorch_examples.py` (see its docstring for every definition).
+{setting}Written by `bench/vae_vs_pytorch_examples.py` (see its docstring for every definition).
 Fashion-MNIST, the first {settings['train_size']:,} training images, the 10,000 test images;
 {settings['epochs']} epochs, batch size {BATCH_SIZE}, Adam with learning rate {LR}, latent size
 {LATENT_DIM}; {settings['repetitions']} repetitions (seeds 0, 1, ...: initial weights, shuffling
@@ -215,20 +230,29 @@ by `coursekit.train.fit` and evaluated by the same function.
 {summary_table(results, models)}
 
 Lowest median −ELBO: binarised — {best['binarised']}; continuous — {best['continuous']}.
+Most training images per CPU second (median): binarised — {fastest['binarised']};
+continuous — {fastest['continuous']}.
 
 The reference is the classic PyTorch `examples/vae` model (784-400-20-400-784, ReLU,
 Bernoulli/BCE), written in the script from that description; coursekit's `VAE(784, 20)` has
-hidden layers {coursekit_model().hidden} mirrored in the decoder, {coursekit_model().activation.upper()}
-activations and a Bernoulli decoder. It is larger, so it trains fewer images per second; the
-images/s column counts training only (forward, backward and Adam step) on the CPU.
+hidden layers {model.hidden} mirrored in the decoder ({' → '.join(map(str, (784,) + model.hidden))}
+→ 20 and back), {model.activation.upper()} activations and a Bernoulli decoder. The speed columns
+count training only — `fit`'s whole loop: batching, forward, backward and Adam step, the same
+code for both models — and exclude the evaluation. With one torch thread the CPU time of the
+process is the time the training actually ran on a core, so images per CPU second depend
+little on what else the machine runs; images per wall-clock second are given too, and are
+lower and noisier under load. Within each repetition the models alternate (reference first),
+so both see the same load.
 
 ## Machine
 
 {machine_description()}
+- load average (1, 5, 15 min) at the start: {load_at_start}
 - wall time of the whole benchmark: {seconds / 60:.1f} min
 - **contention**: written on a shared 2-core machine where other jobs ran at the same time,
-  so the images/s figures are noisy and lower than on an idle machine; the −ELBO figures do
-  not depend on the load.
+  so the wall-clock images/s figures are noisy and lower than on an idle machine (CPU-time
+  figures much less so: the other jobs also share caches and memory bandwidth); the −ELBO
+  figures do not depend on the load.
 """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -238,20 +262,26 @@ images/s column counts training only (forward, backward and Adam step) on the CP
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="a tiny smoke run (1 epoch on 2,000 images); prints, writes nothing")
+                        help="a tiny smoke run (1 epoch on 2,000 images); prints its table, and "
+                        "writes it only with --output")
+    parser.add_argument("--output", type=pathlib.Path, default=None,
+                        help="folder to write vae.md into (default: bench/results; a --quick "
+                        "run writes nothing unless this is given)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (default 1: the machine is shared)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = QUICK if args.quick else FULL
     models = {"PyTorch examples VAE (reference)": ReferenceVAE, "coursekit VAE": coursekit_model}
+    load_at_start = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     start = time.perf_counter()
     results = run(settings, models)
     seconds = time.perf_counter() - start
-    if args.quick:
+    if args.quick and args.output is None:
         print(summary_table(results, models))
-    else:
-        print(write_results(results, models, settings, seconds))
+        return
+    path = (args.output / RESULTS.name) if args.output else RESULTS
+    print(write_results(results, models, settings, seconds, load_at_start, path, args.quick))
 
 
 if __name__ == "__main__":

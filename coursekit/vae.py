@@ -62,15 +62,18 @@ class VAE(nn.Module):
     Prior:    p(z) = N(0, prior_std^2 I).
 
     ``hidden`` lists the hidden layer widths of the encoder (the decoder mirrors them);
-    ``activation`` is ``"elu"`` (the default: about 2 nats per image better than ReLU on
-    Fashion-MNIST, see ``bench/results/vae.md``), ``"relu"``, ``"softplus"`` or ``"tanh"``.
+    ``activation`` is ``"elu"`` (the default), ``"relu"``, ``"softplus"`` or ``"tanh"``. The
+    default, 784 -> 240 -> 240 -> 20 and back with ELU (0.51M parameters), has fewer weights
+    than the classic PyTorch-examples VAE (784 -> 400 -> 20, ReLU, 0.65M) and, trained the
+    same way on Fashion-MNIST, reaches a lower test -ELBO while training faster on a CPU
+    (``bench/results/vae.md``).
     With ``conv=True`` the input must be a square one-channel image whose side is divisible
     by 4 (28 x 28): two stride-2 convolutions (32 and 64 channels) come before the hidden
     layers and two transposed convolutions after them. ``random_state`` seeds the initial
     weights without touching torch's global generator.
     """
 
-    def __init__(self, n_features, latent_dim, hidden=(512, 256), likelihood="bernoulli", *,
+    def __init__(self, n_features, latent_dim, hidden=(240, 240), likelihood="bernoulli", *,
                  conv=False, activation="elu", prior_std=1.0, decoder_std=None,
                  random_state=None):
         super().__init__()
@@ -167,9 +170,9 @@ class VAE(nn.Module):
         kl             = KL(q_alpha(z|x) || p(z))  (closed form),
         elbo           = reconstruction - kl.
         """
-        x = self._as_input(x)
-        mu, logvar = self.encode(x)
         n_samples = check_positive_int(n_samples, "n_samples")
+        mu, logvar = self.encode(x)  # checks x
+        x = self._as_input(x, check=False)  # the same x, as a flat tensor [n, n_features]
         z = self.reparameterize(mu.expand(n_samples, *mu.shape),
                                 logvar.expand(n_samples, *logvar.shape), generator)
         reconstruction = self.log_likelihood(x, z).mean(0)
@@ -257,19 +260,24 @@ class VAE(nn.Module):
 
     # --- input checks ---------------------------------------------------------------------
 
-    def _as_input(self, x):
-        """``x`` as a finite float tensor ``[n, n_features]`` on the model's device."""
+    def _as_input(self, x, check=True):
+        """``x`` as a finite float tensor ``[n, n_features]`` on the model's device; with
+        ``check=False`` (for an ``x`` checked already) only the shape is checked."""
         x = _as_float_tensor(x, "x", self.to_mu.weight)
         if x.ndim >= 3 and math.prod(x.shape[1:]) == self.n_features:
             x = x.reshape(len(x), self.n_features)  # images [n, h, w] or [n, 1, h, w]
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"x must have shape [n, {self.n_features}] (or [n, h, w] images "
                              f"with h * w = {self.n_features}), got {tuple(x.shape)}")
+        if not check:
+            return x
         if len(x) == 0:
             raise ValueError("x must not be empty")
-        if not torch.isfinite(x).all():
+        # One pass over x for all the checks below (they run on every training batch).
+        low, high = _extremes(x)
+        if not (math.isfinite(low) and math.isfinite(high)):
             raise ValueError("x contains NaN or infinite values")
-        if self.likelihood == "bernoulli" and ((x < 0).any() or (x > 1).any()):
+        if self.likelihood == "bernoulli" and (low < 0 or high > 1):
             raise ValueError("x must lie in [0, 1] for a Bernoulli decoder")
         return x
 
@@ -277,7 +285,7 @@ class VAE(nn.Module):
         z = _as_float_tensor(z, "z", self.to_mu.weight)
         if z.ndim == 0 or z.shape[-1] != self.latent_dim:
             raise ValueError(f"z must have shape [..., {self.latent_dim}], got {tuple(z.shape)}")
-        if not torch.isfinite(z).all():
+        if z.numel() and not all(math.isfinite(value) for value in _extremes(z)):
             raise ValueError("z contains NaN or infinite values")
         return z
 
@@ -347,6 +355,14 @@ def _image_side(n_features):
         raise ValueError("conv=True needs square images whose side is divisible by 4 "
                          f"(n_features = 784 for 28 x 28), got n_features={n_features}")
     return side
+
+
+def _extremes(tensor):
+    """(min, max) of a non-empty tensor as Python floats, in one pass over it. A NaN anywhere
+    makes both NaN and an infinity makes one of them infinite, so both are finite exactly
+    when every element is."""
+    low, high = torch.aminmax(tensor)
+    return low.item(), high.item()
 
 
 def _is_pair_of_arrays(values):
