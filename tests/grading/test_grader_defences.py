@@ -26,6 +26,10 @@ MEMORY_HOG = CORRECT_MANHATTAN.replace("def manhattan(X, W):\n", (
 FLOOD = CORRECT_MANHATTAN.replace("def manhattan(X, W):\n", (
     "def manhattan(X, W):\n    for _ in range(2_000):\n        print('x' * 1_000)\n"))
 FLOOD_THEN_WRONG = FLOOD.replace("return np.abs", "return 0 * np.abs")
+# sys.exit in an answer cell: IPython turns it into an error in that cell, the kernel lives on.
+SYS_EXIT = "import sys\nsys.exit('I give up')\n\n" + CORRECT_MANHATTAN
+# An import that fails when the cell runs.
+IMPORT_ERROR = "import a_module_that_does_not_exist\n\n" + CORRECT_MANHATTAN
 # Wrong answers, and the assert helpers the tests use patched so that they cannot say so.
 PATCHED_HELPERS = (
     "np.testing.assert_allclose = lambda *args, **kwargs: None\n"
@@ -44,6 +48,8 @@ def course(tmp_path_factory):
         "flooder": FLOOD,
         "flooder_wrong": FLOOD_THEN_WRONG,
         "patcher": PATCHED_HELPERS,
+        "sys_exit": SYS_EXIT,
+        "import_error": IMPORT_ERROR,
     }
     for student, manhattan in answers.items():
         build.submit(root, student, ASSIGNMENT,
@@ -57,9 +63,10 @@ def course(tmp_path_factory):
 
 def test_parallel_grading_grades_every_submission_once_with_progress(course):
     _, rows, stdout = course
-    assert sorted(rows) == ["flooder", "flooder_wrong", "memory_hog", "patcher", "reference"]
+    assert sorted(rows) == ["flooder", "flooder_wrong", "import_error", "memory_hog", "patcher",
+                            "reference", "sys_exit"]
     progress = [line for line in stdout.splitlines() if line.startswith("[")]
-    assert sorted(line[:5] for line in progress) == [f"[{i}/5]" for i in range(1, 6)]
+    assert sorted(line[:5] for line in progress) == [f"[{i}/7]" for i in range(1, 8)]
 
 
 def test_reference_scores_every_autograded_point_and_is_not_flagged(course):
@@ -109,3 +116,16 @@ def test_patched_assert_helpers_fool_the_kernel_but_earn_no_points(course):
     assert float(row["score"]) == 0.0
     assert row["status"] == "needs manual grading"
     assert "suspected tampering" in row["reason"] and "np.testing.assert_allclose" in row["reason"]
+
+
+def test_exception_at_import_costs_only_the_tests_that_need_the_cell(course):
+    root, rows, _ = course
+    assert float(rows["import_error"]["score"]) == 8.0 - 2.0
+    assert manhattan_scores(root, "import_error") == {test: 0.0 for test in MANHATTAN_TESTS}
+
+
+def test_sys_exit_is_graded_not_fatal_and_earns_nothing_for_its_cell(course):
+    root, rows, _ = course
+    row = rows["sys_exit"]
+    assert row["status"] == "needs manual grading"  # the written answer, and the finding
+    assert manhattan_scores(root, "sys_exit") == {test: 0.0 for test in MANHATTAN_TESTS}
