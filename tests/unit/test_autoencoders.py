@@ -41,15 +41,6 @@ from coursekit.plots import plot_basis_cosines, plot_principal_angles, plot_reco
 from coursekit.train import fit, seed_everything
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Small models gain nothing from intra-op threads on a shared 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def digits():
     """scikit-learn's 8x8 digits scaled to [0, 1], as float32 [1797, 64]."""

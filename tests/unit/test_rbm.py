@@ -30,14 +30,6 @@ from coursekit.train import fit
 RTOL = 1e-9
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # tiny matrices: intra-op threads only add spin-waiting on a shared machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def tiny_rbm(n_visible=4, n_hidden=3, seed=0, scale=1.0, **kwargs):
     """A float64 machine with O(1) random parameters (so that p(v) is far from uniform)."""

@@ -47,15 +47,6 @@ class LinearAutoEncoder(nn.Module):
         return ((self.decoder(self.encoder(x)) - x) ** 2).sum(dim=1).mean()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Tiny models gain nothing from intra-op threads, and on a busy 2-core machine the
-    # threads' spin-waiting made the digits test 10x slower (0.3 s -> 4 s).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture
 def regression():

@@ -27,13 +27,6 @@ from coursekit.vae import VAE, kl_divergence
 N_PIXELS = 64  # scikit-learn's 8 x 8 digits
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def digits():
