@@ -13,12 +13,12 @@ REPO = Path(__file__).resolve().parents[2]
 TEST_CELL_TIMEOUT = 8
 
 
-def grading_environment():
+def grading_environment(cell_timeout=TEST_CELL_TIMEOUT):
     """The environment `make grade` has: the venv first on PATH (nbgrader runs `alembic` and the
     kernel runs `python` from PATH), the test's short cell limit, and no outside gradebook."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
-    env["COURSEKIT_CELL_TIMEOUT"] = str(TEST_CELL_TIMEOUT)
+    env["COURSEKIT_CELL_TIMEOUT"] = str(cell_timeout)
     env.pop("COURSEKIT_GRADEBOOK_URL", None)  # never touch a developer's real gradebook
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
@@ -35,12 +35,12 @@ def make_course(folder, *, with_release=True):
     return folder
 
 
-def run_grading(course_root, *args, timeout=600):
+def run_grading(course_root, *args, timeout=600, cell_timeout=TEST_CELL_TIMEOUT):
     """Run `python -m grading <args>` on a course folder, as the Makefile does."""
     return subprocess.run(
         [sys.executable, "-m", "grading", "--course-dir", str(course_root), *args],
         cwd=REPO,
-        env=grading_environment(),
+        env=grading_environment(cell_timeout),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -28,7 +28,9 @@ def rows(tmp_path_factory):
     for assignment in ASSIGNMENTS:
         build.submit(root, "reference", assignment, notebook("solutions", assignment))
         build.submit(root, "untouched", assignment, notebook("exercises", assignment))
-    result = run_grading(root, "grade", "--jobs", "2", timeout=1800)
+    # The course's own cell limit, not the harness's short one: two kernels share two cores
+    # here, and a torch cell of Assignment 3 or 4 can then take longer than 8 s.
+    result = run_grading(root, "grade", "--jobs", "2", timeout=1800, cell_timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     with open(root / "grades.csv", newline="", encoding="utf-8") as file:
         return {(row["student"], row["assignment"]): row for row in csv.DictReader(file)}
@@ -37,6 +39,7 @@ def rows(tmp_path_factory):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_reference_solution_earns_every_autograded_point(rows, assignment):
     row = rows["reference", assignment]
+    assert row["status"] != "failed", row["reason"]
     assert float(row["score"]) == autograded_points(notebook("solutions", assignment)), row
     assert "tampering" not in row["reason"]
 
@@ -44,6 +47,6 @@ def test_reference_solution_earns_every_autograded_point(rows, assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_untouched_release_earns_nothing_and_is_recorded(rows, assignment):
     row = rows["untouched", assignment]
-    assert row["status"] in ("graded", "needs manual grading"), row
+    assert row["status"] in ("graded", "needs manual grading"), row["reason"]
     assert float(row["score"]) == 0.0
     assert "tampering" not in row["reason"]
