@@ -23,9 +23,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def parse_args(description, argv=None):
-    """The common options: ``--quick``, ``--output FOLDER``, ``--repetitions N``."""
+def parse_args(description, argv=None, device=False):
+    """The common options: ``--quick``, ``--output FOLDER``, ``--repetitions N``, and with
+    ``device`` also ``--device cpu|cuda``."""
     parser = argparse.ArgumentParser(description=description)
+    if device:
+        parser.add_argument(
+            "--device", choices=["cpu", "cuda"], default="cpu",
+            help="cuda: also train coursekit on the GPU (default: cpu only)",
+        )
     parser.add_argument(
         "--quick", action="store_true", help="a smoke test (< 60 s): small data, 1 repetition"
     )

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coursekit.train import fit
+from coursekit.train import fit, gaussian_noise, uniform_noise
 from coursekit.validation import check_matrix, check_positive_float, check_positive_int
 
 __all__ = [
@@ -342,12 +342,10 @@ class DenoisingAutoEncoder(AutoEncoder):
 
     def corrupt(self, x, generator=None):
         """A corrupted copy ``x~`` of ``x`` (same shape); ``generator`` seeds the noise."""
-        device = x.device if generator is None else generator.device
         if self.noise == "gaussian":
-            noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=device)
-            return x + self.sigma * noise.to(x.device)
-        keep = torch.rand(x.shape, generator=generator, device=device) >= self.p0
-        return x * keep.to(device=x.device, dtype=x.dtype)
+            return x + self.sigma * gaussian_noise(x.shape, x, generator)
+        keep = uniform_noise(x.shape, x, generator) >= self.p0
+        return x * keep.to(x.dtype)
 
     def loss_parts(self, batch):
         x = _inputs(batch)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from coursekit.train import uniform_noise
 from coursekit.validation import check_positive_float, check_positive_int
 
 MAX_ENUMERATED_UNITS = 20
@@ -268,10 +269,8 @@ class RBM(nn.Module):
 
 def _bernoulli(probabilities, generator):
     """A 0/1 tensor with ``P(1) = probabilities``, drawn with ``generator`` (any device)."""
-    device = probabilities.device if generator is None else generator.device
-    uniform = torch.rand(probabilities.shape, generator=generator, device=device,
-                         dtype=probabilities.dtype)
-    return (uniform.to(probabilities.device) < probabilities).to(probabilities.dtype)
+    uniform = uniform_noise(probabilities.shape, probabilities, generator)
+    return (uniform < probabilities).to(probabilities.dtype)
 
 
 def _binary_states(m, dtype, device):

@@ -17,11 +17,13 @@ learned ``weights_`` keep the grid shape ``[rows, cols, n_features]``.
 """
 
 import numpy as np
+import torch
 from scipy import linalg, sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from coursekit.train import resolve_device
 from coursekit.validation import check_matrix, check_positive_float, check_positive_int
 
 TOPOLOGIES = ("rect", "hex")
@@ -152,7 +154,11 @@ class SOM(TransformerMixin, BaseEstimator):
     ``max(rows, cols) / 2``); ``sigma_end``; ``lr``, ``lr_end`` (online only); ``mode``
     "online" | "batch"; ``init`` "random" | "pca"; ``schedule`` "exponential" | "linear";
     ``keep_snapshots``; ``dtype`` "float64" | "float32", the precision of training (float32
-    halves the memory traffic, which speeds up large maps); ``random_state``.
+    halves the memory traffic, which speeds up large maps); ``device`` where batch training
+    runs: ``None`` (a CUDA GPU when there is one, else NumPy on the CPU), ``"cpu"`` (NumPy)
+    or a CUDA device such as ``"cuda"`` (torch, :func:`batch_step_torch`); online training
+    always runs on the CPU, since its one-sample steps are too small to gain from a GPU;
+    ``random_state``.
 
     Fitted: ``weights_`` ``[rows, cols, d]`` (float64 whatever ``dtype``); ``snapshots_``
     ``[epochs + 1, rows, cols, d]`` when ``keep_snapshots`` (snapshot 0 is the initial
@@ -177,6 +183,7 @@ class SOM(TransformerMixin, BaseEstimator):
         schedule="exponential",
         keep_snapshots=False,
         dtype="float64",
+        device=None,
         random_state=None,
     ):
         self.rows = rows
@@ -193,6 +200,7 @@ class SOM(TransformerMixin, BaseEstimator):
         self.schedule = schedule
         self.keep_snapshots = keep_snapshots
         self.dtype = dtype
+        self.device = device
         self.random_state = random_state
 
     # --- training ---
@@ -200,6 +208,7 @@ class SOM(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Train the map on ``X`` ``[n, d]`` for ``epochs`` passes; returns ``self``."""
         self._check_params()
+        device = self._torch_device()
         X = check_matrix(X, "X").astype(self.dtype, copy=False)
         self.n_features_in_ = X.shape[1]
         rng = check_random_state(self.random_state)
@@ -207,6 +216,8 @@ class SOM(TransformerMixin, BaseEstimator):
         snapshots = [weights.copy()]
         r = grid_distances(self.rows, self.cols, self.topology)
         sigma0 = self._sigma0()
+        if device is not None:  # batch epochs on a GPU: the same steps on torch tensors
+            X, weights = torch.as_tensor(X, device=device), torch.as_tensor(weights, device=device)
         for epoch in range(self.epochs):
             if self.mode == "online":
                 order = rng.permutation(X.shape[0])
@@ -217,14 +228,36 @@ class SOM(TransformerMixin, BaseEstimator):
                 _online_epoch(X[order], weights, r, alphas, sigmas, self.neighborhood)
             else:
                 sigma = decay(sigma0, self.sigma_end, epoch, self.epochs, self.schedule)
-                weights = batch_step(X, weights, neighbourhood(r, sigma, self.neighborhood))
+                h = neighbourhood(r, sigma, self.neighborhood).astype(self.dtype)
+                if device is None:
+                    weights = batch_step(X, weights, h)
+                else:
+                    weights = batch_step_torch(X, weights, torch.as_tensor(h, device=device))
             if self.keep_snapshots:
-                snapshots.append(weights.copy())
+                snapshots.append(_numpy(weights).copy())
+        weights = _numpy(weights)
         self.weights_ = weights.reshape(self.rows, self.cols, -1).astype(np.float64)
         if self.keep_snapshots:
             shape = (-1, self.rows, self.cols, X.shape[1])
             self.snapshots_ = np.stack(snapshots).reshape(shape).astype(np.float64)
         return self
+
+    def _torch_device(self):
+        """The CUDA device batch training runs on, or ``None`` for NumPy on the CPU."""
+        if self.device is None:
+            use_gpu = self.mode == "batch" and torch.cuda.is_available()
+            return torch.device("cuda") if use_gpu else None
+        device = resolve_device(self.device)
+        if device.type == "cpu":
+            return None
+        if device.type != "cuda":
+            raise ValueError(f"device must be None, 'cpu' or a CUDA device, got {self.device!r}")
+        if self.mode != "batch":
+            raise ValueError(
+                f"device={self.device!r} needs mode='batch': online training updates the map "
+                "one sample at a time and runs on the CPU"
+            )
+        return device
 
     def _sigma0(self):
         return max(self.rows, self.cols) / 2.0 if self.sigma is None else float(self.sigma)
@@ -411,6 +444,25 @@ def batch_step(X, weights, h):
     return new
 
 
+def batch_step_torch(X, weights, h):
+    """:func:`batch_step` on torch tensors (on any device, a GPU's included): the same epoch,
+    with the competition as ``argmax_j (x.w_j - ||w_j||^2 / 2)`` and the sums ``S_c`` by
+    ``index_add_``. ``X`` ``[n, d]``, ``weights`` ``[K, d]`` and ``h`` ``[K, K]`` share one
+    dtype and device."""
+    half_norms = 0.5 * torch.sum(weights * weights, dim=1)
+    best = torch.cat(
+        [
+            torch.argmax(X[start : start + CHUNK_ROWS] @ weights.T - half_norms, dim=1)
+            for start in range(0, X.shape[0], CHUNK_ROWS)
+        ]
+    )
+    sums = torch.zeros_like(weights).index_add_(0, best, X)  # S_c, [K, d]
+    counts = torch.bincount(best, minlength=weights.shape[0]).to(weights.dtype)  # N_c, [K]
+    numerator, denominator = h @ sums, h @ counts
+    covered = denominator > 0
+    return torch.where(covered[:, None], numerator / denominator.clamp(min=1e-30)[:, None], weights)
+
+
 def pca_weights(X, rows, cols, topology="rect"):
     """PCA initialisation: nodes spread over the plane of the top two principal components.
 
@@ -451,6 +503,11 @@ def _squared_distances(X, W):
     """``||x_i - w_j||^2`` by the expansion ``||x||^2 - 2 x.w + ||w||^2``, ``[n, K]``."""
     squared = np.sum(X**2, axis=1)[:, None] - 2.0 * X @ W.T + np.sum(W**2, axis=1)[None, :]
     return np.maximum(squared, 0.0)
+
+
+def _numpy(weights):
+    """Weights as a NumPy array, fetched from the GPU when they are a torch tensor."""
+    return weights.cpu().numpy() if isinstance(weights, torch.Tensor) else weights
 
 
 def _check_topology(topology):

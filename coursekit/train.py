@@ -61,8 +61,10 @@ def fit(
     ``generator`` (a ``torch.Generator`` or an int seed) drives the shuffling; ``None`` uses
     torch's global generator, which :func:`seed_everything` seeds.
 
-    The model moves to ``device`` (default: :func:`default_device`) and stays there, and it
-    comes back in evaluation mode. Returns the history ``{"loss": [...]}``, one mean loss per
+    The model trains on ``device`` (default: :func:`default_device`, a GPU when there is one)
+    and then goes back to the device it came from, normally the CPU, in evaluation mode: code
+    written for the CPU runs unchanged after ``fit`` whether or not a GPU did the training.
+    A model moved to the GPU before ``fit`` stays there. Returns the history ``{"loss": [...]}``, one mean loss per
     epoch (the mean over samples of the batch losses seen during the epoch), plus
     ``"val_loss"`` (the mean loss on ``validation`` after each epoch) when it is given.
     """
@@ -70,12 +72,13 @@ def fit(
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     lr = check_positive_float(lr, "lr")
-    device = _resolve_device(device)
+    device = resolve_device(device)
     train_batches = _batches(data, "data", batch_size, shuffle, _as_generator(generator))
     val_batches = None
     if validation is not None:
         val_batches = _batches(validation, "validation", batch_size, False, None)
 
+    home = next(model.parameters()).device
     model.to(device)
     optimizer = _make_optimizer(optimizer, model, lr)
     history = {"loss": []} | ({"val_loss": []} if val_batches is not None else {})
@@ -85,8 +88,24 @@ def fit(
         if val_batches is not None:
             history["val_loss"].append(evaluate(model, val_batches(), device))
         bar.set_postfix({name: f"{values[-1]:.4g}" for name, values in history.items()})
-    model.eval()
+    model.to(home).eval()
     return history
+
+
+def gaussian_noise(shape, like, generator=None):
+    """Standard normal noise of ``shape`` with ``like``'s dtype and device. ``generator``
+    draws it on the generator's own device, so a seeded CPU generator serves a model on the
+    GPU too (the draws are then the same on every machine)."""
+    device = like.device if generator is None else generator.device
+    noise = torch.randn(shape, generator=generator, dtype=like.dtype, device=device)
+    return noise.to(like.device)
+
+
+def uniform_noise(shape, like, generator=None):
+    """Uniform noise on ``[0, 1)`` of ``shape``, otherwise as :func:`gaussian_noise`."""
+    device = like.device if generator is None else generator.device
+    noise = torch.rand(shape, generator=generator, dtype=like.dtype, device=device)
+    return noise.to(like.device)
 
 
 def train_epoch(model, batches, optimizer, device, epoch=0):
@@ -204,7 +223,9 @@ def _to_device(batch, device):
     return batch
 
 
-def _resolve_device(device):
+def resolve_device(device):
+    """``device`` as a ``torch.device``: ``None`` is :func:`default_device`; a CUDA device
+    without a GPU, or anything torch cannot parse, raises a ``ValueError`` naming it."""
     if device is None:
         return default_device()
     try:

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from coursekit.train import gaussian_noise, uniform_noise
 from coursekit.validation import check_positive_float, check_positive_int
 
 __all__ = ["VAE", "kl_divergence"]
@@ -131,7 +132,7 @@ class VAE(nn.Module):
     def reparameterize(self, mu, logvar, generator=None):
         """z = mu + sigma * eps, eps ~ N(0, I), sigma = exp(logvar / 2): a sample of q(z|x)
         that is differentiable in mu and logvar. Shapes ``[..., d]`` -> ``[..., d]``."""
-        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+        eps = gaussian_noise(mu.shape, mu, generator)
         return mu + torch.exp(0.5 * logvar) * eps
 
     def decode(self, z, *, logits=False):
@@ -219,15 +220,13 @@ class VAE(nn.Module):
         """Generate ``n`` objects ``[n, n_features]``: z ~ p(z) = N(0, prior_std^2 I), then the
         mean of p_beta(x|z) (``mean=True``) or a draw x ~ p_beta(x|z) (``mean=False``)."""
         n = check_positive_int(n, "n")
-        device = self.to_mu.weight.device
-        z = self.prior_std * torch.randn(n, self.latent_dim, generator=generator,
-                                         device=device, dtype=self.to_mu.weight.dtype)
+        z = self.prior_std * gaussian_noise((n, self.latent_dim), self.to_mu.weight, generator)
         means = self.decode(z)
         if mean:
             return means
         if self.likelihood == "bernoulli":
-            return torch.bernoulli(means, generator=generator)
-        noise = torch.randn(means.shape, generator=generator, device=device, dtype=means.dtype)
+            return (uniform_noise(means.shape, means, generator) < means).to(means.dtype)
+        noise = gaussian_noise(means.shape, means, generator)
         return means + self._decoder_log_std(means).exp() * noise
 
     @torch.no_grad()

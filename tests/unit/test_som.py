@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import torch
 from matplotlib.colors import to_rgba
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -286,6 +287,63 @@ def test_snapshots_hold_initial_weights_and_one_per_epoch(rng, mode):
     assert not hasattr(SOM(3, 4, epochs=1).fit(X), "snapshots_")
 
 
+# --- batch training on torch (a GPU when there is one) -----------------------------------------
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def test_batch_step_torch_equals_the_numpy_batch_step(rng):
+    X, weights = rng.normal(size=(300, 4)), rng.normal(size=(12, 4))
+    h = som.neighbourhood(som.grid_distances(3, 4), 1.1)
+    on_torch = som.batch_step_torch(*(torch.from_numpy(a) for a in (X, weights, h)))
+    np.testing.assert_allclose(on_torch.numpy(), som.batch_step(X, weights, h), rtol=RTOL)
+
+
+def test_batch_step_torch_keeps_a_node_with_no_sample_in_its_neighbourhood():
+    X = np.array([[0.0, 0.0], [0.1, 0.0]])
+    weights = np.array([[0.0, 0.0], [9.0, 9.0]])
+    h = np.eye(2)  # each node sees only its own winners; node 1 wins nothing
+    new = som.batch_step_torch(*(torch.from_numpy(a) for a in (X, weights, h))).numpy()
+    np.testing.assert_allclose(new, [[0.05, 0.0], [9.0, 9.0]])
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype, atol", [("float64", 1e-9), ("float32", 1e-4)])
+def test_batch_fit_on_the_gpu_gives_the_cpu_map(rng, dtype, atol):
+    # Same PCA start and the same deterministic epochs; only the order of float sums differs.
+    X = rng.normal(size=(500, 5))
+    params = {"epochs": 4, "mode": "batch", "init": "pca", "dtype": dtype}
+    on_cpu = SOM(5, 6, device="cpu", **params).fit(X)
+    on_gpu = SOM(5, 6, device="cuda", keep_snapshots=True, **params).fit(X)
+    np.testing.assert_allclose(on_gpu.weights_, on_cpu.weights_, atol=atol)
+    np.testing.assert_array_equal(on_gpu.snapshots_[-1], on_gpu.weights_)
+
+
+@needs_cuda
+def test_default_device_trains_batch_maps_on_the_gpu(monkeypatch, rng):
+    calls = []
+    monkeypatch.setattr(som, "batch_step_torch", lambda *a: calls.append(a[1].device) or a[1])
+    SOM(3, 3, epochs=2, mode="batch").fit(rng.normal(size=(40, 2)))
+    assert [device.type for device in calls] == ["cuda", "cuda"]
+
+
+@needs_cuda
+def test_online_mode_on_a_gpu_is_refused_by_name():
+    with pytest.raises(ValueError, match="device='cuda' needs mode='batch'"):
+        SOM(2, 2, mode="online", device="cuda").fit(np.zeros((5, 2)))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_a_gpu_is_refused_by_name():
+    with pytest.raises(ValueError, match="device is 'cuda' but CUDA is not available"):
+        SOM(2, 2, mode="batch", device="cuda").fit(np.zeros((5, 2)))
+
+
+def test_unknown_device_is_refused_by_name():
+    with pytest.raises(ValueError, match="device must be like 'cpu' or 'cuda'"):
+        SOM(2, 2, mode="batch", device="banana").fit(np.zeros((5, 2)))
+
+
 # --- bad input -------------------------------------------------------------------------------
 
 
@@ -304,6 +362,7 @@ def test_snapshots_hold_initial_weights_and_one_per_epoch(rng, mode):
         ({"lr": 0.0}, "lr"),
         ({"epochs": 0}, "epochs"),
         ({"dtype": "float16"}, "dtype"),
+        ({"device": "meta", "mode": "batch"}, "device must be None, 'cpu' or a CUDA device"),
     ],
 )
 def test_bad_hyper_parameters_raise_naming_them(params, message):

@@ -16,7 +16,7 @@ from sklearn.decomposition import PCA
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from coursekit.train import default_device, fit, seed_everything
+from coursekit.train import default_device, fit, gaussian_noise, seed_everything, uniform_noise
 
 N_SAMPLES, N_FEATURES = 60, 4
 
@@ -329,7 +329,7 @@ def test_model_and_batches_stay_on_the_cpu(regression):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_model_moves_to_the_gpu_and_stays_there(regression):
+def test_model_trains_on_the_gpu_and_returns_to_the_cpu(regression):
     X, y = regression
     model = LinearRegression()
     history = fit(
@@ -342,9 +342,37 @@ def test_model_moves_to_the_gpu_and_stays_there(regression):
         validation=(X, y),
         progress=False,
     )
-    assert all(p.device.type == "cuda" for p in model.parameters())
     assert {device.type for _, device in model.seen} == {"cuda"}
-    assert history["val_loss"][-1] == pytest.approx(closed_form_loss(model.cpu(), X, y), rel=1e-10)
+    assert all(p.device.type == "cpu" for p in model.parameters())
+    assert history["val_loss"][-1] == pytest.approx(closed_form_loss(model, X, y), rel=1e-10)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_model_put_on_the_gpu_before_fit_stays_there(regression):
+    model = LinearRegression().to("cuda")
+    fit(model, regression, epochs=1, device="cpu", progress=False)
+    assert all(p.device.type == "cuda" for p in model.parameters())
+
+
+# --- noise drawn by a generator --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("noise, reference", [(gaussian_noise, torch.randn), (uniform_noise, torch.rand)])
+def test_noise_is_torchs_draw_from_the_generator_with_likes_dtype(noise, reference):
+    like = torch.zeros(1, dtype=torch.float64)
+    drawn = noise((3, 4), like, torch.Generator().manual_seed(5))
+    expected = reference((3, 4), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    assert drawn.dtype == torch.float64
+    torch.testing.assert_close(drawn, expected, rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("noise", [gaussian_noise, uniform_noise])
+def test_a_cpu_generator_gives_a_gpu_tensor_the_cpus_draws(noise):
+    on_gpu = noise((3, 4), torch.zeros(1, device="cuda"), torch.Generator().manual_seed(5))
+    on_cpu = noise((3, 4), torch.zeros(1), torch.Generator().manual_seed(5))
+    assert on_gpu.device.type == "cuda"
+    torch.testing.assert_close(on_gpu.cpu(), on_cpu, rtol=0, atol=0)
 
 
 # --- bad input ----------------------------------------------------------------------------

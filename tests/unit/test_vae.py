@@ -301,6 +301,18 @@ def test_elbo_is_deterministic_under_a_generator():
                                rtol=0, atol=0)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_model_on_the_gpu_draws_the_cpu_generators_samples():
+    # A seeded CPU generator gives the same draws wherever the model lives.
+    model = VAE(10, latent_dim=2, hidden=(8,), random_state=0)
+    x = torch.rand(3, 10)
+    on_cpu = model.elbo(x, generator=gen(4)), model.sample(5, gen(4), mean=False)
+    model.to("cuda")
+    on_gpu = model.elbo(x, generator=gen(4)), model.sample(5, gen(4), mean=False)
+    for gpu, cpu in zip(on_gpu, on_cpu):
+        torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-5, atol=1e-5)
+
+
 # --- bad input ----------------------------------------------------------------------------
 
 
