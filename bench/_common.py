@@ -9,6 +9,7 @@ with the machine, the library versions and the date (:func:`machine_lines`) and 
 
 import argparse
 import datetime
+import importlib
 import importlib.metadata
 import os
 import pathlib
@@ -65,13 +66,18 @@ def cpu_model():
 
 
 def versions(*packages):
-    """``"name version"`` for each installed distribution, comma-separated."""
+    """``"name version"`` for each package, comma-separated: the installed distribution's
+    version, else the ``__version__`` of a module imported from a checkout."""
     found = []
     for name in packages:
         try:
             found.append(f"{name} {importlib.metadata.version(name)}")
         except importlib.metadata.PackageNotFoundError:
-            found.append(f"{name} (not installed)")
+            try:
+                version = importlib.import_module(name).__version__
+                found.append(f"{name} {version} (imported, not installed)")
+            except (ImportError, AttributeError):
+                found.append(f"{name} (not installed)")
     return ", ".join(found)
 
 
