@@ -134,6 +134,8 @@ def warm_up_gpu():
     """One small fit on the GPU, so that CUDA's start-up is not timed; returns the GPU's name."""
     import torch
 
+    if not torch.cuda.is_available():
+        raise SystemExit("--device cuda needs a CUDA GPU, and torch sees none on this machine")
     SOM(2, 2, epochs=1, init="pca", **COURSEKIT["batch on GPU"]).fit(np.eye(3))
     return torch.cuda.get_device_name()
 

@@ -59,3 +59,16 @@ def test_quick_run_writes_a_markdown_table(script, tmp_path):
         assert len(separator) == len(header)
         assert rows, f"a table without rows in {written[0].name}"
         assert all(len(row) == len(header) for row in rows), table
+
+
+def test_som_benchmark_on_a_gpu_refuses_a_machine_without_one():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "som_vs_minisom.py"), "--quick", "--device", "cuda"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 1
+    assert "--device cuda needs a CUDA GPU" in result.stderr
