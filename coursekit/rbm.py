@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from coursekit.train import uniform_noise
+from coursekit.train import bernoulli
 from coursekit.validation import check_positive_float, check_positive_int
 
 MAX_ENUMERATED_UNITS = 20
@@ -106,13 +106,13 @@ class RBM(nn.Module):
         """``(P(h = 1 | v), h)`` with ``h ~ P(h | v)``, each unit an independent coin:
         ``[n, n_visible]`` -> two ``[n, n_hidden]`` tensors."""
         probabilities = self.hidden_probabilities(v)
-        return probabilities, _bernoulli(probabilities, self._generator_for(generator))
+        return probabilities, bernoulli(probabilities, self._generator_for(generator))
 
     def sample_v(self, h, generator=None):
         """``(P(v = 1 | h), v)`` with ``v ~ P(v | h)``: ``[n, n_hidden]`` -> two
         ``[n, n_visible]`` tensors."""
         probabilities = self.visible_probabilities(h)
-        return probabilities, _bernoulli(probabilities, self._generator_for(generator))
+        return probabilities, bernoulli(probabilities, self._generator_for(generator))
 
     @torch.no_grad()
     def init_visible_bias(self, v, clip=0.01):
@@ -198,7 +198,7 @@ class RBM(nn.Module):
         if not self.persistent:
             return self.gibbs(v_data, self.k, generator=generator)
         if self.chains is None or self.chains.device != v_data.device:
-            self.chains = _bernoulli(v_data, generator)  # start PCD's chains at the first batch
+            self.chains = bernoulli(v_data, generator)  # start PCD's chains at the first batch
         self.chains = self.gibbs(self.chains, self.k, generator=generator)
         return self.chains
 
@@ -265,12 +265,6 @@ class RBM(nn.Module):
             raise ValueError(f"{name} must have values in [0, 1] (binary units), got values in "
                              f"[{x.min().item():.3g}, {x.max().item():.3g}]")
         return x
-
-
-def _bernoulli(probabilities, generator):
-    """A 0/1 tensor with ``P(1) = probabilities``, drawn with ``generator`` (any device)."""
-    uniform = uniform_noise(probabilities.shape, probabilities, generator)
-    return (uniform < probabilities).to(probabilities.dtype)
 
 
 def _binary_states(m, dtype, device):

@@ -96,16 +96,24 @@ def gaussian_noise(shape, like, generator=None):
     """Standard normal noise of ``shape`` with ``like``'s dtype and device. ``generator``
     draws it on the generator's own device, so a seeded CPU generator serves a model on the
     GPU too (the draws are then the same on every machine)."""
-    device = like.device if generator is None else generator.device
-    noise = torch.randn(shape, generator=generator, dtype=like.dtype, device=device)
-    return noise.to(like.device)
+    return _drawn(torch.randn, shape, like, generator)
 
 
 def uniform_noise(shape, like, generator=None):
     """Uniform noise on ``[0, 1)`` of ``shape``, otherwise as :func:`gaussian_noise`."""
+    return _drawn(torch.rand, shape, like, generator)
+
+
+def bernoulli(probabilities, generator=None):
+    """A 0/1 tensor with ``P(1) = probabilities`` (its dtype and device), drawn with
+    ``generator`` as :func:`uniform_noise`."""
+    uniform = uniform_noise(probabilities.shape, probabilities, generator)
+    return (uniform < probabilities).to(probabilities.dtype)
+
+
+def _drawn(draw, shape, like, generator):
     device = like.device if generator is None else generator.device
-    noise = torch.rand(shape, generator=generator, dtype=like.dtype, device=device)
-    return noise.to(like.device)
+    return draw(shape, generator=generator, dtype=like.dtype, device=device).to(like.device)
 
 
 def train_epoch(model, batches, optimizer, device, epoch=0):

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from coursekit.train import gaussian_noise, uniform_noise
+from coursekit.train import bernoulli, gaussian_noise
 from coursekit.validation import check_positive_float, check_positive_int
 
 __all__ = ["VAE", "kl_divergence"]
@@ -225,7 +225,7 @@ class VAE(nn.Module):
         if mean:
             return means
         if self.likelihood == "bernoulli":
-            return (uniform_noise(means.shape, means, generator) < means).to(means.dtype)
+            return bernoulli(means, generator)
         noise = gaussian_noise(means.shape, means, generator)
         return means + self._decoder_log_std(means).exp() * noise
 

@@ -16,7 +16,14 @@ from sklearn.decomposition import PCA
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from coursekit.train import default_device, fit, gaussian_noise, seed_everything, uniform_noise
+from coursekit.train import (
+    bernoulli,
+    default_device,
+    fit,
+    gaussian_noise,
+    seed_everything,
+    uniform_noise,
+)
 
 N_SAMPLES, N_FEATURES = 60, 4
 
@@ -348,7 +355,7 @@ def test_model_trains_on_the_gpu_and_returns_to_the_cpu(regression):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_model_put_on_the_gpu_before_fit_stays_there(regression):
+def test_model_returns_to_the_gpu_it_came_from(regression):
     model = LinearRegression().to("cuda")
     fit(model, regression, epochs=1, device="cpu", progress=False)
     assert all(p.device.type == "cuda" for p in model.parameters())
@@ -364,6 +371,14 @@ def test_noise_is_torchs_draw_from_the_generator_with_likes_dtype(noise, referen
     expected = reference((3, 4), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     assert drawn.dtype == torch.float64
     torch.testing.assert_close(drawn, expected, rtol=0, atol=0)
+
+
+def test_bernoulli_is_one_exactly_where_the_uniform_draw_is_below_the_probability():
+    probabilities = torch.linspace(0, 1, 50, dtype=torch.float64)
+    drawn = bernoulli(probabilities, torch.Generator().manual_seed(3))
+    uniform = torch.rand(50, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    torch.testing.assert_close(drawn, (uniform < probabilities).double(), rtol=0, atol=0)
+    assert drawn[0] == 0 and drawn[-1] == 1
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
