@@ -156,9 +156,8 @@ class SOM(TransformerMixin, BaseEstimator):
     ``keep_snapshots``; ``dtype`` "float64" | "float32", the precision of training (float32
     halves the memory traffic, which speeds up large maps); ``device`` where batch training
     runs: ``None`` (a CUDA GPU when there is one, else NumPy on the CPU), ``"cpu"`` (NumPy)
-    or a CUDA device such as ``"cuda"`` (torch, :func:`batch_step_torch`); online training
-    always runs on the CPU, since its one-sample steps are too small to gain from a GPU;
-    ``random_state``.
+    or a CUDA device such as ``"cuda"`` (torch, :func:`batch_step_torch`); online training,
+    one sample at a time, always runs on the CPU; ``random_state``.
 
     Fitted: ``weights_`` ``[rows, cols, d]`` (float64 whatever ``dtype``); ``snapshots_``
     ``[epochs + 1, rows, cols, d]`` when ``keep_snapshots`` (snapshot 0 is the initial
