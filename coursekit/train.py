@@ -142,6 +142,34 @@ def evaluate(model, batches, device):
     return _mean(total, count)
 
 
+@torch.no_grad()
+def predict(model, X, *, batch_size=1024):
+    """``model(x)`` for every object of ``X`` ``[n, ...]``, flattened to ``[n, d]``: codes of
+    an encoder, logits of a classifier or a teacher. Runs in evaluation mode, without
+    gradients, ``batch_size`` objects at a time on the device of the model's parameters;
+    restores the model's training mode and returns a float tensor on the CPU."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    parameter = next(model.parameters(), None)  # a parameter-free model, e.g. nn.Flatten()
+    device = torch.device("cpu") if parameter is None else parameter.device
+    was_training = model.training
+    model.eval()
+    outputs = [model(part.to(device)).cpu() for part in torch.as_tensor(X).split(batch_size)]
+    model.train(was_training)
+    return torch.cat(outputs).reshape(len(X), -1)
+
+
+def accuracy(model, X, y, *, batch_size=1024):
+    """Share of objects whose largest score ``model(x)`` is at their class index ``y``."""
+    scores = predict(model, X, batch_size=batch_size)
+    y = torch.as_tensor(y)
+    if y.shape != (len(scores),) or y.dtype.is_floating_point:
+        raise ValueError(f"y must hold {len(scores)} class indices (one per object of X), "
+                         f"got shape {tuple(y.shape)} of {y.dtype}")
+    return (scores.argmax(dim=1) == y).float().mean().item()
+
+
 # --- helpers: validation, batching, devices ----------------------------------------------
 
 

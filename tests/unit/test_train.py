@@ -17,10 +17,12 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from coursekit.train import (
+    accuracy,
     bernoulli,
     default_device,
     fit,
     gaussian_noise,
+    predict,
     seed_everything,
     uniform_noise,
 )
@@ -504,3 +506,36 @@ def test_seed_everything_rejects_bad_seeds():
         seed_everything(1.0)
     with pytest.raises(ValueError, match=r"seed must be < 2\*\*32"):
         seed_everything(2**32)
+
+
+# --- predict and accuracy: a model's outputs in batches ----------------------------------
+
+
+def test_predict_equals_one_pass_in_eval_mode_and_restores_the_mode():
+    model = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.ReLU()).train()
+    x = torch.randn(50, 6)
+    outputs = predict(model, x, batch_size=7)
+    assert model.training and not outputs.requires_grad
+    with torch.no_grad():
+        expected = model.eval()(x)
+    torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-6)  # batching reorders sums
+
+
+def test_predict_of_a_parameter_free_model_flattens_its_outputs():
+    images = torch.rand(3, 28, 28)
+    torch.testing.assert_close(predict(nn.Identity(), images), images.reshape(3, -1))
+
+
+def test_predict_rejects_a_batch_size_below_one():
+    with pytest.raises(ValueError, match="batch_size"):
+        predict(nn.Identity(), torch.zeros(3, 2), batch_size=0)
+
+
+def test_accuracy_counts_argmax_hits():
+    x = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    assert accuracy(nn.Identity(), x, torch.tensor([0, 1, 1, 1])) == pytest.approx(0.75)
+
+
+def test_accuracy_rejects_labels_of_another_length():
+    with pytest.raises(ValueError, match="y must hold 4 class indices"):
+        accuracy(nn.Identity(), torch.zeros(4, 2), torch.tensor([0, 1, 1]))
