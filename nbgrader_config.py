@@ -54,6 +54,9 @@ LONG_CELL_TIMEOUTS = {
     "vae_train": 300,  # Assignment 4: trains the VAE (about 5 s graded, 1-2 min for students)
     "train_som": 120,  # Assignment 2: trains an 8 x 10 map of house-votes and draws it
     "ae_setup": 120,  # Assignment 3: imports torch and its optimizers (3-8 s on a busy machine)
+    "gan_setup": 120,  # Assignment 5: imports torch and matplotlib (3-8 s on a busy machine)
+    "gan_train": 120,  # Assignment 5: 2,000 GAN steps on the ring (about 10 s of CPU)
+    "rbm_setup": 120,  # Assignment 6: imports torch (3-8 s on a busy machine)
 }
 
 

@@ -71,7 +71,7 @@ def test_source_cells_carry_exactly_the_nbgrader_metadata(assignment):
 
 # The total each assignment announces to students; a new assignment adds its line here.
 ANNOUNCED_POINTS = {"00-distances": 10, "01-competitive": 20, "02-som": 25, "03-autoencoders": 20,
-                    "04-vae": 25}
+                    "04-vae": 25, "05-gans-distillation": 25, "06-rbm": 20}
 
 
 def test_every_assignment_announces_its_total():
