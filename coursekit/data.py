@@ -1,4 +1,4 @@
-"""The course's data sets: Fashion-MNIST and the 1984 U.S. House votes.
+"""The course's data sets: Fashion-MNIST, the 1984 U.S. House votes, Jane Austen's novels.
 
 Every file is checked before use (IDX structure, then the md5 of its content), so a
 truncated download or a wrong file fails loudly, naming the file and the fix, instead
@@ -17,15 +17,26 @@ folder that holds both files of the requested split wins:
 
 The house-votes file (UCI, CC BY 4.0) is small and ships inside the package, in
 ``coursekit/datasets/``, so it always loads offline.
+
+Jane Austen's six novels (the corpus of the word2vec appendix) come from the R package
+janeaustenr and are searched in the same order: ``root``; ``$COURSEKIT_DATA/janeaustenr``;
+the user cache; Debian's ``r-cran-janeaustenr`` (``/usr/lib/R/site-library/janeaustenr/data``)
+and R's ``/usr/local`` library; then CRAN's source tarball is downloaded (unless
+``download=False``). A small reader of R's serialization format extracts the texts, which are
+verified by sha256.
 """
 
+import bz2
 import functools
 import gzip
 import hashlib
 import http.client
 import importlib.resources
+import lzma
 import math
 import os
+import struct
+import tarfile
 import tempfile
 import urllib.request
 import zlib
@@ -435,3 +446,396 @@ def load_house_votes(*, root=None, download=True):
             f"UCI original: {fix} (https://doi.org/10.24432/C5C01P)"
         )
     return X, y, list(HOUSE_VOTES_FEATURES)
+
+
+# ------------------------------------------------------------------------ Jane Austen
+#
+# The six novels come from the R package janeaustenr (Julia Silge, MIT licence; the texts are
+# Project Gutenberg's, in the public domain). R keeps each novel as a character vector, one
+# element per printed line, written in R's serialization format (XDR, big-endian). Two
+# containers hold that format:
+#
+# * an installed package (Debian's r-cran-janeaustenr) has a lazy-load database in its data
+#   folder: ``Rdata.rdx`` (a gzip file: the serialized index, name -> (offset, length)) and
+#   ``Rdata.rdb`` (at each offset: a 4-byte length, then a zlib stream of one object);
+# * CRAN's source tarball has one ``data/<name>.rda`` per novel (``save()`` format: a gzip,
+#   bzip2 or xz file holding ``RDX2\n`` or ``RDX3\n`` and a serialized pairlist name -> value).
+#
+# The small reader below understands the part of the format these files use: character,
+# integer, logical and generic vectors, pairlists, symbols and references to symbols.
+
+# R object name -> title (the titles of janeaustenr's austen_books()), in publication order.
+AUSTEN_NOVELS = {
+    "sensesensibility": "Sense & Sensibility",
+    "prideprejudice": "Pride & Prejudice",
+    "mansfieldpark": "Mansfield Park",
+    "emma": "Emma",
+    "northangerabbey": "Northanger Abbey",
+    "persuasion": "Persuasion",
+}
+
+# sha256 of each novel's text: its lines joined by "\n", UTF-8. Computed independently of
+# this reader, in R: writeBin(charToRaw(paste(emma, collapse = "\n")), con) then sha256sum.
+AUSTEN_SHA256 = {
+    "sensesensibility": "0996d90842bbe8093f3b8142c1e77d1b20cff52d1d0615f3ed67733653e74e26",
+    "prideprejudice": "2e44edaa4946d64ad541c68e0224f5d672f43bf3ce2a8a0b0637ad5e02fc6eb3",
+    "mansfieldpark": "e0e9ef3863ea77f51f6070062ee0dd50ad9b933223880617629e4e4963ea40ff",
+    "emma": "dd08b340a56ad4a0a00718d5682528a5a5886ae0aef91c9e0fa528074fa64b75",
+    "northangerabbey": "8618a5acf5be50cc6e9b7680c7469fb6012649ab08c709dfc63c6367989fd31d",
+    "persuasion": "726513a6c18bb678427bcbcf7c72d0d20816a67c25b0471b26ddcabf3ebac140",
+}
+
+AUSTEN_FOLDER = "janeaustenr"  # subfolder of data_home() and of $COURSEKIT_DATA
+AUSTEN_LAZY_LOAD = ("Rdata.rdb", "Rdata.rdx")  # an installed R package's data folder
+AUSTEN_TARBALL = "janeaustenr_1.0.0.tar.gz"  # CRAN's source package
+# Folders where R packages are installed: Debian's r-cran-janeaustenr, then install.packages().
+AUSTEN_SYSTEM_FOLDERS = (
+    Path("/usr/lib/R/site-library/janeaustenr/data"),
+    Path("/usr/local/lib/R/site-library/janeaustenr/data"),
+)
+# CRAN keeps the current release in src/contrib and every release in its Archive.
+AUSTEN_MIRRORS = (
+    "https://cloud.r-project.org/src/contrib/",
+    "https://cloud.r-project.org/src/contrib/Archive/janeaustenr/",
+)
+
+# R's SEXP type codes (R Internals, "Serialization formats").
+R_SYMBOL, R_PAIRLIST, R_CHAR, R_LOGICAL, R_INTEGER, R_STRING, R_LIST = 1, 2, 9, 10, 13, 16, 19
+R_NULL, R_REFERENCE = 254, 255
+R_LATIN1_FLAG = 1 << 2  # in the "levels" bits of a CHARSXP: the bytes are Latin-1
+
+
+class _RReader:
+    """Reads one object in R's XDR serialization format from ``content`` (bytes).
+
+    Character vectors become lists of ``str`` (``None`` for ``NA``), integer and logical
+    vectors lists of ``int``, generic vectors lists, or dicts when they have names; a
+    pairlist becomes a list of ``(tag, value)`` pairs; other attributes are dropped.
+    ``source`` names the file in errors.
+    """
+
+    def __init__(self, content, source):
+        self.content, self.source, self.position, self.symbols = content, source, 0, []
+
+    def fail(self, problem):
+        raise DataFileError(f"{self.source}: {problem} at byte {self.position}")
+
+    def integers(self, count):
+        end = self.position + 4 * count
+        if count < 0 or end > len(self.content):
+            self.fail(f"truncated R data (wanted {count} integers)")
+        values = struct.unpack_from(f">{count}i", self.content, self.position)
+        self.position = end
+        return values
+
+    def read(self):
+        """The header (``X\\n``, format version 2 or 3), then one object."""
+        if self.content[:2] != b"X\n":
+            self.fail("not R data in XDR format (it must start with 'X\\n')")
+        self.position = 2
+        version, _writer, _reader = self.integers(3)
+        if version not in (2, 3):
+            self.fail(f"R serialization format version {version}, expected 2 or 3")
+        if version == 3:  # the writer's native encoding, as a length-prefixed string
+            (length,) = self.integers(1)
+            self.position += length
+        return self.item()
+
+    def item(self):
+        (flags,) = self.integers(1)
+        kind, has_attributes, has_tag = flags & 0xFF, flags & (1 << 9), flags & (1 << 10)
+        if kind == R_NULL:
+            return None
+        if kind == R_REFERENCE:  # a symbol seen before, by its 1-based index
+            index = (flags >> 8) or self.integers(1)[0]
+            return self.symbols[index - 1]
+        if kind == R_SYMBOL:
+            name = self.item()
+            self.symbols.append(name)
+            return name
+        if kind == R_PAIRLIST:  # attributes and tag come first, then CAR, then CDR
+            if has_attributes:
+                self.item()
+            tag = self.item() if has_tag else None
+            value = self.item()
+            return [(tag, value)] + (self.item() or [])
+        if kind == R_CHAR:
+            return self.string(flags)
+        if kind not in (R_LOGICAL, R_INTEGER, R_STRING, R_LIST):
+            self.fail(f"unsupported R object type {kind}")
+        (length,) = self.integers(1)
+        if kind == R_STRING or kind == R_LIST:
+            values = [self.item() for _ in range(length)]
+        else:
+            values = list(self.integers(length))
+        if has_attributes:  # for vectors the attributes follow the elements
+            names = dict(self.item()).get("names")
+            if kind == R_LIST and names is not None:
+                return dict(zip(names, values, strict=True))
+        return values
+
+    def string(self, flags):
+        (length,) = self.integers(1)
+        if length == -1:
+            return None  # NA_character_
+        raw = self.content[self.position : self.position + length]
+        if len(raw) != length:
+            self.fail("truncated R string")
+        self.position += length
+        return raw.decode("latin-1" if (flags >> 12) & R_LATIN1_FLAG else "utf-8")
+
+
+def _unserialize(content, source):
+    """The R object serialized (XDR) in ``content``; see :class:`_RReader`."""
+    try:
+        return _RReader(content, source).read()
+    except (IndexError, UnicodeDecodeError) as error:
+        raise DataFileError(f"{source}: corrupt R data ({error})") from None
+
+
+def _decompress_any(content, source):
+    """``content`` decompressed by the method its magic bytes name (gzip, bzip2, xz)."""
+    methods = {b"\x1f\x8b": gzip.decompress, b"BZh": bz2.decompress, b"\xfd7zXZ": lzma.decompress}
+    for magic, decompress in methods.items():
+        if content.startswith(magic):
+            try:
+                return decompress(content)
+            except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as error:
+                raise DataFileError(f"{source} is corrupt or truncated ({error})") from None
+    raise DataFileError(f"{source} is neither gzip, bzip2 nor xz compressed")
+
+
+def _novel_lines(value, name, source):
+    """``value`` as a list of ``str`` lines, or ``DataFileError`` naming the object."""
+    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+        raise DataFileError(f"{source}: the R object {name!r} is not a character vector")
+    return value
+
+
+def _read_lazy_load(folder):
+    """{R object name: lines} of the six novels in an R package's ``Rdata.rdb``/``.rdx``."""
+    rdb, rdx = (folder / name for name in AUSTEN_LAZY_LOAD)
+    index = _unserialize(_decompress_any(rdx.read_bytes(), rdx), rdx)
+    try:  # list(variables = <named list of c(offset, length)>, references, compressed)
+        places, compressed = dict(index["variables"]), index["compressed"]
+    except (TypeError, ValueError, KeyError):
+        raise DataFileError(f"{rdx} is not the index of an R lazy-load database") from None
+    if compressed != [1]:  # TRUE: zlib; bzip2 (2) and xz (3) databases are not read here
+        raise DataFileError(f"{rdx}: compression {compressed} is not zlib (TRUE)")
+    novels, content = {}, rdb.read_bytes()
+    for name in AUSTEN_NOVELS:
+        if name not in places:
+            raise DataFileError(f"{rdx} has no object {name!r}; it holds {sorted(places)}")
+        offset, length = places[name]
+        block = content[offset : offset + length]  # 4-byte length, then one zlib stream
+        try:
+            serialized = zlib.decompress(block[4:])
+        except zlib.error as error:
+            raise DataFileError(f"{rdb}, object {name!r}: corrupt zlib data ({error})") from None
+        novels[name] = _novel_lines(_unserialize(serialized, rdb), name, rdb)
+    return novels
+
+
+def _read_tarball(path):
+    """{R object name: lines} of the six novels in CRAN's source tarball (``data/*.rda``)."""
+    novels = {}
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for name in AUSTEN_NOVELS:
+                member = f"janeaustenr/data/{name}.rda"
+                try:
+                    raw = tar.extractfile(member).read()
+                except KeyError:
+                    raise DataFileError(f"{path} has no {member}") from None
+                source = f"{path}:{member}"
+                saved = _decompress_any(raw, source)
+                if saved[:5] not in (b"RDX2\n", b"RDX3\n"):
+                    raise DataFileError(f"{source} is not an R save() file")
+                objects = dict(_unserialize(saved[5:], source))
+                if name not in objects:
+                    raise DataFileError(f"{source} holds {sorted(objects)}, not {name!r}")
+                novels[name] = _novel_lines(objects[name], name, source)
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise DataFileError(f"{path} is not a readable .tar.gz file ({error})") from None
+    return novels
+
+
+def _austen_texts(folder):
+    """{title: text} read from ``folder`` (lazy-load database or tarball), checksums verified."""
+    if all((folder / name).is_file() for name in AUSTEN_LAZY_LOAD):
+        source, novels = folder / AUSTEN_LAZY_LOAD[0], _read_lazy_load(folder)
+    else:
+        source, novels = folder / AUSTEN_TARBALL, _read_tarball(folder / AUSTEN_TARBALL)
+    texts = {}
+    for name, title in AUSTEN_NOVELS.items():
+        text = "\n".join(novels[name])
+        found = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if found != AUSTEN_SHA256[name]:
+            raise DataFileError(
+                f"{source}: the text of {title} ({name}) has sha256 {found}, expected "
+                f"{AUSTEN_SHA256[name]}; the file is corrupt or not janeaustenr 1.0.0. "
+                "Delete it and load again, or reinstall: apt-get install --reinstall -y "
+                "r-cran-janeaustenr"
+            )
+        texts[title] = text
+    return texts
+
+
+def _holds_austen(folder):
+    """Whether ``folder`` holds a lazy-load database or the CRAN tarball."""
+    return all((folder / name).is_file() for name in AUSTEN_LAZY_LOAD) or (
+        folder / AUSTEN_TARBALL
+    ).is_file()
+
+
+def _austen_folders():
+    """The folders searched for the novels when no ``root`` is given, in order."""
+    folders = [data_home() / AUSTEN_FOLDER, _user_cache() / AUSTEN_FOLDER]
+    folders.extend(Path(folder) for folder in AUSTEN_SYSTEM_FOLDERS)
+    return list(dict.fromkeys(folders))
+
+
+def _fetch_austen_tarball(folder):
+    """Download CRAN's tarball into ``folder`` from the first mirror serving a verified copy.
+
+    As for Fashion-MNIST: a temporary file is renamed into place only after the six texts
+    read from it pass their checksums. Raises ``ConnectionError`` listing every failure.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    failures = []
+    for mirror in AUSTEN_MIRRORS:
+        url = mirror.rstrip("/") + "/" + AUSTEN_TARBALL
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".janeaustenr.", suffix=".part")
+        os.close(handle)
+        temporary = Path(temporary)
+        try:
+            _download(url, temporary)
+            check = Path(tempfile.mkdtemp(dir=folder, prefix=".check."))
+            try:  # verify under the official name, in a folder of its own
+                os.replace(temporary, check / AUSTEN_TARBALL)
+                _austen_texts(check)
+                os.replace(check / AUSTEN_TARBALL, folder / AUSTEN_TARBALL)
+            finally:
+                (check / AUSTEN_TARBALL).unlink(missing_ok=True)
+                check.rmdir()
+            return folder / AUSTEN_TARBALL
+        except (OSError, http.client.HTTPException, DataFileError) as error:
+            failures.append(f"{url}: {error}")
+        finally:
+            temporary.unlink(missing_ok=True)
+    raise ConnectionError(
+        "could not download " + AUSTEN_TARBALL + ":\n    " + "\n    ".join(failures)
+    )
+
+
+def _austen_not_found(folders, reason):
+    """The ``FileNotFoundError`` for no local copy: what was searched and every way out."""
+    searched = "".join(f"\n  {folder}" for folder in folders)
+    return FileNotFoundError(
+        f"Jane Austen's novels (R package janeaustenr: {' + '.join(AUSTEN_LAZY_LOAD)} or "
+        f"{AUSTEN_TARBALL}) were not found in any of the folders searched:{searched}\n"
+        f"and {reason}.\nOptions:\n"
+        "  - pass root=<an installed janeaustenr's data folder, or a folder holding "
+        f"{AUSTEN_TARBALL}>;\n"
+        f"  - set {DATA_ENV}=<folder> and put {AUSTEN_TARBALL} in <folder>/{AUSTEN_FOLDER}/;\n"
+        "  - on Debian or Ubuntu: apt-get install -y r-cran-janeaustenr "
+        f"(fills {AUSTEN_SYSTEM_FOLDERS[0]});\n"
+        "  - allow the download (download=True) on a machine with internet access."
+    )
+
+
+def _locate_austen(download):
+    """The first searched folder holding the novels, downloading the tarball if needed."""
+    folders = _austen_folders()
+    for folder in folders:
+        if _holds_austen(folder):
+            return folder
+    if not download:
+        raise _austen_not_found(folders, "download=False, so nothing was downloaded")
+    target = data_home() / AUSTEN_FOLDER
+    try:
+        _fetch_austen_tarball(target)
+    except ConnectionError as error:
+        raise _austen_not_found(folders, f"downloading failed: {error}") from error
+    return target
+
+
+@functools.lru_cache(maxsize=2)
+def _austen_cached(folder, identity):
+    """:func:`_austen_texts`, cached per process; ``identity`` only keys the cache."""
+    return _austen_texts(folder)
+
+
+def load_jane_austen(*, root=None, download=True):
+    """Jane Austen's six novels as a dict ``{title: text}``, in order of publication.
+
+    Titles are those of R's ``janeaustenr::austen_books()``: "Sense & Sensibility",
+    "Pride & Prejudice", "Mansfield Park", "Emma", "Northanger Abbey", "Persuasion". Each
+    text is the novel's lines (Project Gutenberg's, hard-wrapped) joined by ``"\\n"``, about
+    0.72 M words in all. Every text is verified by its sha256 before it is returned.
+
+    ``root`` is a folder holding either an installed R package's lazy-load data
+    (``Rdata.rdb`` and ``Rdata.rdx``, e.g. ``/usr/lib/R/site-library/janeaustenr/data``) or
+    CRAN's source tarball ``janeaustenr_1.0.0.tar.gz``; given, it is the only place looked
+    at. Otherwise the loader looks in ``$COURSEKIT_DATA/janeaustenr``, the user cache,
+    Debian's package folder (``apt-get install -y r-cran-janeaustenr``) and R's
+    ``/usr/local`` library, then downloads the tarball from CRAN unless ``download=False``.
+    """
+    if root is not None:
+        folder = Path(root).expanduser()
+        if not _holds_austen(folder):
+            raise FileNotFoundError(
+                f"{folder} holds neither {' and '.join(AUSTEN_LAZY_LOAD)} nor {AUSTEN_TARBALL}. "
+                "When root= is given it is the only folder searched; leave it out to search "
+                f"{DATA_ENV}, the user cache and R's library folders, and download if needed."
+            )
+    else:
+        folder = _locate_austen(download)
+    identity = tuple(
+        (path.stat().st_ino, path.stat().st_size, path.stat().st_mtime_ns)
+        for path in (folder / name for name in (*AUSTEN_LAZY_LOAD, AUSTEN_TARBALL))
+        if path.is_file()
+    )
+    return dict(_austen_cached(folder.resolve(), identity))
+
+
+# -------------------------------------------------------------- word-similarity benchmarks
+#
+# WordSim-353 (Finkelstein et al. 2002) and SimLex-999 (Hill et al. 2015) are read from the
+# copies that ship inside gensim's wheel (gensim/test/test_data/, LGPL-2.1 package; Debian's
+# python3-gensim strips them), so coursekit redistributes neither file. gensim is a
+# dependency of the book extra.
+
+SIMILARITY_BENCHMARKS = {  # name -> (file in gensim's test data, md5 of the file)
+    "wordsim353": ("wordsim353.tsv", "fa3334003a2c00a47810856c5813a990"),
+    "simlex999": ("simlex999.txt", "ea3b421726e288d9c368d3db0f1831a4"),
+}
+
+
+def load_word_similarity(name="wordsim353"):
+    """Word pairs with human similarity scores: a list of ``(word1, word2, score)``.
+
+    ``name`` is ``"wordsim353"`` (353 pairs, relatedness from 0 to 10; Finkelstein et al.
+    2002) or ``"simlex999"`` (999 pairs, similarity from 0 to 10; Hill et al. 2015). Words
+    are lower-cased. Read from the copy in the installed gensim package, verified by md5.
+    """
+    if name not in SIMILARITY_BENCHMARKS:
+        raise ValueError(f"name must be one of {sorted(SIMILARITY_BENCHMARKS)}, got {name!r}")
+    file_name, expected = SIMILARITY_BENCHMARKS[name]
+    try:
+        source = importlib.resources.files("gensim") / "test" / "test_data" / file_name
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(
+            f"{name} is read from the gensim package, which is not installed: "
+            "pip install 'coursekit[book]' (or pip install gensim)"
+        ) from None
+    raw = source.read_bytes()
+    found = hashlib.md5(raw).hexdigest()
+    if found != expected:
+        raise DataFileError(f"{source}: md5 is {found}, expected {expected}")
+    pairs = []
+    for line in raw.decode("utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            first, second, score = line.split("\t")[:3]
+            pairs.append((first.lower(), second.lower(), float(score)))
+    return pairs

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the things outside Python that the book and the tests need are on this machine:
 #   data     Fashion-MNIST (the loader's own search, then its download from the official
-#            mirrors; offline, Debian's package dataset-fashion-mnist when we are root)
+#            mirrors; offline, Debian's package dataset-fashion-mnist when we are root) and
+#            Jane Austen's novels (the loader's search, CRAN; offline, r-cran-janeaustenr)
 #   browser  a Chromium for the browser tests (an installed one; as root, Debian's chromium;
 #            otherwise Playwright's own download)
 # Where nothing works it stops and prints the exact command to run.
@@ -37,6 +38,25 @@ ensure_data() {
   exit 1
 }
 
+austen_ready() {
+  "$python" -c 'from coursekit.data import load_jane_austen; load_jane_austen()' \
+    2>/tmp/coursekit-austen-check.log
+}
+
+# Jane Austen's novels (the word2vec appendix): the loader's search and CRAN download, else
+# Debian's r-cran-janeaustenr (without recommends: they would pull in dozens of R packages).
+ensure_corpus() {
+  if austen_ready; then echo "Jane Austen corpus: found"; return; fi
+  if as_root_with_apt && apt_install --no-install-recommends r-cran-janeaustenr && austen_ready; then
+    echo "Jane Austen corpus: from Debian's r-cran-janeaustenr"; return
+  fi
+  cat /tmp/coursekit-austen-check.log >&2
+  echo >&2 "Jane Austen's novels are missing and could not be downloaded. Run one of:"
+  echo >&2 "  sudo apt-get install -y --no-install-recommends r-cran-janeaustenr"
+  echo >&2 "  mkdir -p \$COURSEKIT_DATA/janeaustenr && cp /path/to/janeaustenr_1.0.0.tar.gz \$COURSEKIT_DATA/janeaustenr/"
+  exit 1
+}
+
 chromium_path() {
   for candidate in "${COURSEKIT_CHROMIUM:-}" /usr/bin/chromium /usr/bin/chromium-browser; do
     if [ -n "$candidate" ] && [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
@@ -60,7 +80,7 @@ ensure_browser() {
 
 for what in "$@"; do
   case "$what" in
-    data) ensure_data ;;
+    data) ensure_data; ensure_corpus ;;
     browser) ensure_browser ;;
     *) echo "usage: $0 data|browser ..." >&2; exit 2 ;;
   esac

@@ -7,16 +7,11 @@ when no copy is installed (CI installs Debian's dataset-fashion-mnist).
 """
 
 import csv
-import functools
 import gzip
 import hashlib
-import http.server
 import importlib.resources
 import shutil
-import socket
-import threading
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,18 +67,10 @@ def assert_loaded(X, y, images, labels):
     np.testing.assert_array_equal(y, labels.astype(np.int64))
 
 
-def closed_port_url():
-    """A URL on 127.0.0.1 where nothing listens (the port was free a moment ago)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
-
-
 @pytest.fixture(autouse=True)
-def no_internet(monkeypatch):
+def no_internet(monkeypatch, closed_port_url):
     """No test may reach the real mirrors: the default mirror list is a closed local port."""
-    monkeypatch.setattr(data, "FASHION_MNIST_MIRRORS", (closed_port_url(),))
+    monkeypatch.setattr(data, "FASHION_MNIST_MIRRORS", (closed_port_url,))
 
 
 @pytest.fixture
@@ -98,39 +85,6 @@ def folders(tmp_path, monkeypatch):
         "cache": xdg / "coursekit" / "fashion-mnist",
         "system": system,
     }
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files; under /cut/ it announces a file's full length, sends half, hangs up."""
-
-    def log_message(self, *args):  # keep pytest's output clean
-        pass
-
-    def do_GET(self):
-        if not self.path.startswith("/cut/"):
-            return super().do_GET()
-        body = Path(self.directory, self.path.removeprefix("/cut/")).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body[: len(body) // 2])
-
-
-@pytest.fixture
-def web_root(tmp_path):
-    """A local HTTP server on 127.0.0.1 in a thread: yields (served folder, its base URL)."""
-    served = tmp_path / "www"
-    served.mkdir()
-    handler = functools.partial(QuietHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    # a short poll interval keeps shutdown() (and so each test's teardown) fast
-    serve = functools.partial(server.serve_forever, poll_interval=0.05)
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 # ------------------------------------------------------------------ real Fashion-MNIST
@@ -305,11 +259,12 @@ def test_download_puts_verified_files_in_the_cache(folders, web_root, monkeypatc
 
 
 @pytest.mark.parametrize("failure", ["404", "closed port"])
-def test_download_falls_back_to_the_next_mirror(failure, folders, web_root, monkeypatch):
+def test_download_falls_back_to_the_next_mirror(failure, folders, web_root, closed_port_url,
+                                                 monkeypatch):
     served, url = web_root
     expected = synthetic_split(seed=0)
     trust(monkeypatch, write_train_split(served / "good", *expected))
-    broken = url + "nothing-here/" if failure == "404" else closed_port_url()
+    broken = url + "nothing-here/" if failure == "404" else closed_port_url
     monkeypatch.setattr(data, "FASHION_MNIST_MIRRORS", (broken, url + "good/"))
     X, y = data.load_fashion_mnist("train")
     assert_loaded(X, y, *expected)
