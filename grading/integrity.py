@@ -20,13 +20,19 @@ What counts as reaching in (each with the reason an honest solution never needs 
   it is the very same import again;
 * the reflection and execution tools that do the same things indirectly: ``setattr``,
   ``delattr``, ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``,
-  ``get_ipython``, the modules ``builtins``, ``sys``, ``gc``, ``ctypes``, ``inspect``,
-  ``importlib``, ``unittest.mock``, and frame or dunder attributes (``__dict__``,
-  ``__globals__``, ``f_back``, ...);
+  ``get_ipython``, the modules ``builtins``, ``gc``, ``ctypes``, ``inspect``, ``importlib``,
+  ``unittest.mock``, the import and frame hooks of ``sys`` (``sys.modules``, ``sys._getframe``,
+  ``sys.settrace``, ...), and frame or dunder attributes (``__dict__``, ``__globals__``,
+  ``f_back``, ...);
 * IPython magics and shell escapes (``%run``, ``!cmd``), and code that does not parse.
+
+Honest idioms pass: ``import sys`` to print a version, a ``@dataclass``, ``%matplotlib
+inline``, and the timing magics ``%time``, ``%%time``, ``%timeit``, ``%%timeit``, whose timed
+code is checked like any other line.
 """
 
 import ast
+import re
 from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -35,7 +41,16 @@ FORBIDDEN_CALLS = {
     "setattr", "delattr", "exec", "eval", "compile", "__import__", "globals", "vars",
     "get_ipython", "breakpoint",
 }
-FORBIDDEN_MODULES = {"builtins", "sys", "gc", "ctypes", "inspect", "importlib", "unittest", "mock"}
+FORBIDDEN_MODULES = {"builtins", "gc", "ctypes", "inspect", "importlib", "unittest", "mock"}
+# What of sys can reach into other code: the module table and import machinery, frames, tracing.
+SYS_HOOKS = {
+    "modules", "meta_path", "path_hooks", "path_importer_cache", "_getframe", "_current_frames",
+    "settrace", "setprofile", "addaudithook", "displayhook", "excepthook", "breakpointhook",
+}
+# Magics that only time or draw what a cell does: the cell's code is checked without them.
+TIMING_MAGIC = re.compile(r"^(\s*)%(?:time|timeit)((?:\s+-(?:[nrp]\s*\d+|[tcqov]))*)\s+(?=\S)")
+CELL_TIMING_MAGIC = re.compile(r"^%%(?:time|timeit)((?:\s+-(?:[nrp]\s*\d+|[tcqov]))*)\s*$")
+MATPLOTLIB_MAGIC = re.compile(r"^(\s*)%matplotlib(?:\s+\w+)?\s*$")
 PATCHING_DUNDERS = {
     "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__",
     "__float__", "__int__", "__index__", "__complex__", "__abs__", "__array__",
@@ -83,6 +98,7 @@ def check_notebook(notebook, trusted):
 
 def check_cell(source, label, protected):
     """Findings in one student cell; ``protected`` maps names bound by locked cells to how."""
+    source = without_harmless_magics(source)
     python = TransformerManager().transform_cell(source)
     if "get_ipython()" in python and "get_ipython()" not in source:
         return [Finding(label, 1, "an IPython magic or shell command (% or !)")]
@@ -91,9 +107,10 @@ def check_cell(source, label, protected):
     except SyntaxError as error:
         return [Finding(label, error.lineno or 1, "code that does not parse, so cannot be checked")]
     modules = imported_modules(tree)
+    sys_names = names_of_sys(tree)
     findings = []
     for node in ast.walk(tree):
-        what = reach_in(node, modules)
+        what = reach_in(node, modules) or reach_through_sys(node, sys_names)
         if what:
             findings.append(Finding(label, getattr(node, "lineno", 1), what))
     for node, name in global_bindings(tree):
@@ -101,6 +118,41 @@ def check_cell(source, label, protected):
             findings.append(Finding(label, node.lineno, f"rebinds {name}, which a locked cell "
                                     f"bound ({protected[name]})"))
     return findings
+
+
+def without_harmless_magics(source):
+    """``source`` with the timing magics and ``%matplotlib`` taken away, so that the code they
+    run is checked as plain Python and any other magic is still found. A removed line becomes
+    ``pass`` (IPython drops leading blank lines), so findings keep their line numbers."""
+    lines = source.split("\n")
+    if lines and CELL_TIMING_MAGIC.match(lines[0]):
+        lines[0] = "pass"
+    lines = [MATPLOTLIB_MAGIC.sub(r"\1pass", TIMING_MAGIC.sub(r"\1", line)) for line in lines]
+    return "\n".join(lines)
+
+
+def names_of_sys(tree):
+    """The names under which the cell imports the module ``sys``."""
+    return {alias.asname or "sys" for node in ast.walk(tree) if isinstance(node, ast.Import)
+            for alias in node.names if alias.name == "sys"}
+
+
+def reach_through_sys(node, sys_names):
+    """Why ``node`` uses a hook of ``sys`` (or hands ``sys`` on), or None."""
+    if isinstance(node, ast.ImportFrom) and node.module == "sys":
+        hooks = sorted(alias.name for alias in node.names if alias.name in SYS_HOOKS | {"*"})
+        return f"imports {', '.join(hooks)} from sys" if hooks else None
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
+            node.value.id in sys_names and node.attr in SYS_HOOKS):
+        return f"uses sys.{node.attr}"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
+            node.func.id == "getattr" and node.args and isinstance(node.args[0], ast.Name)
+            and node.args[0].id in sys_names):
+        return "reads an attribute of sys through getattr"
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and isinstance(
+            node.value, ast.Name) and node.value.id in sys_names:
+        return "gives sys another name"
+    return None
 
 
 def reach_in(node, modules):

@@ -34,6 +34,15 @@ TAMPERING = {
     "IPython magic": "%run cheat.py",
     "shell escape": "!cp answers.py .",
     "type patched": "type(x).__eq__ = lambda a, b: True",
+    "sys.modules through an alias": "import sys as s\ns.modules['numpy'] = None",
+    "sys hook imported by name": "from sys import modules",
+    "sys read through getattr": "import sys\ngetattr(sys, 'modu' + 'les')['numpy'] = None",
+    "sys handed on under another name": "import sys\ns = sys\ns.modules['numpy'] = None",
+    "frame through sys": "import sys\nf = sys._getframe(1)",
+    "patching inside a timed line": "%time np.allclose = print",
+    "patching inside a timed cell": "%%time\nx = 1\nnp.allclose = print",
+    "another cell magic": "%%bash\ncp answers.py .",
+    "a cell magic below the first line": "x = 1\n%%time\ny = 2",
 }
 
 HONEST = {
@@ -53,6 +62,24 @@ HONEST = {
     "main guard": "if __name__ == '__main__':\n    print('hi')",
 }
 
+# What honest students write around their answers (issue: these were flagged as tampering).
+HONEST_IDIOMS = {
+    "%time": "%time distances = manhattan(X, W)",
+    "%%time": "%%time\ndistances = manhattan(X, W)\nprint(distances.shape)",
+    "%timeit": "%timeit manhattan(X, W)",
+    "%timeit with options": "%timeit -n 3 -r 2 manhattan(X, W)",
+    "%%timeit with options": "%%timeit -n 10\nmanhattan(X, W)",
+    "%matplotlib inline": "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])",
+    "import sys to print a version": "import sys\nprint(sys.version)",
+    "sys.exit to give up": "import sys\nsys.exit('not finished')",
+    "a dataclass": (
+        "from dataclasses import dataclass\n\n@dataclass\nclass Point:\n    x: float\n"
+        "    y: float"),
+    "a frozen dataclass with a default factory": (
+        "from dataclasses import dataclass, field\n\n@dataclass(frozen=True)\nclass Run:\n"
+        "    seed: int\n    losses: list = field(default_factory=list)"),
+}
+
 
 @pytest.mark.parametrize("source", TAMPERING.values(), ids=TAMPERING.keys())
 def test_tampering_is_found(source):
@@ -62,6 +89,16 @@ def test_tampering_is_found(source):
 @pytest.mark.parametrize("source", HONEST.values(), ids=HONEST.keys())
 def test_honest_code_is_not_flagged(source):
     assert check_cell(source, "answer", LOCKED) == []
+
+
+@pytest.mark.parametrize("source", HONEST_IDIOMS.values(), ids=HONEST_IDIOMS.keys())
+def test_honest_idioms_are_not_flagged(source):
+    assert check_cell(source, "answer", LOCKED) == []
+
+
+def test_a_timed_line_keeps_its_line_number_in_a_finding():
+    [finding] = check_cell("%%time\nx = 1\nnp.allclose = print", "answer", LOCKED)
+    assert finding.line == 3
 
 
 def test_finding_names_the_cell_and_the_line():
