@@ -302,11 +302,43 @@ def test_contractive_autoencoder_uses_the_closed_form_or_autograd_alike():
     torch.testing.assert_close(closed.contraction(x), general.contraction(x))
 
 
-def test_contractive_penalty_is_differentiable_and_validation_runs_without_grad():
+def test_contractive_closed_form_equals_torchs_jacobian():
+    """An independent reference: torch.autograd.functional.jacobian of f(x) = sigmoid(Wx + b),
+    one sample at a time, squared and summed."""
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(3, 5, dtype=torch.float64, generator=generator)
+    bias = torch.randn(3, dtype=torch.float64, generator=generator)
+    x = torch.randn(4, 5, dtype=torch.float64, generator=generator)
+    expected = torch.stack([
+        (torch.autograd.functional.jacobian(lambda v: torch.sigmoid(weight @ v + bias), xi) ** 2)
+        .sum() for xi in x])
+    torch.testing.assert_close(contractive_penalty_sigmoid(x, weight, bias), expected,
+                               rtol=1e-12, atol=0)
+
+
+def test_contractive_penalty_gradient_equals_finite_differences():
+    """gradcheck compares the gradients with respect to the encoder's weights (what training
+    follows) with central finite differences, in float64: of the sigmoid closed form, and of
+    the autograd penalty of a tanh encoder."""
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 4, dtype=torch.float64, generator=generator)
+    weight = torch.randn(2, 4, dtype=torch.float64, generator=generator, requires_grad=True)
+    bias = torch.randn(2, dtype=torch.float64, generator=generator, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda w, b: contractive_penalty_sigmoid(x, w, b),
+                                    (weight, bias))
+    assert torch.autograd.gradcheck(
+        lambda w, b: jacobian_frobenius(lambda v: torch.tanh(v @ w.T + b), x, create_graph=True),
+        (weight, bias))
+
+
+def test_contractive_validation_pass_runs_without_grad():
     model = ContractiveAutoEncoder(mlp([6, 5, 3]), mlp([3, 6]), lam=1.0)
     x = torch.rand(8, 6)
     history = fit(model, x, epochs=1, batch_size=4, validation=x, progress=False)
-    assert np.isfinite(history["val_loss"][0])
+    # the validation loss is the same criterion evaluated after the epoch, penalty included
+    with torch.no_grad():
+        expected = model.loss(x).item()
+    assert history["val_loss"][0] == pytest.approx(expected, rel=1e-6)
 
 
 # --- relational autoencoder ---------------------------------------------------------------
