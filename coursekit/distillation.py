@@ -17,8 +17,8 @@ only ``x``, with the same loss ("generalized distillation", Lopez-Paz et al., 20
 are trained together with an imitation weight ``mu`` (:class:`JointTeacherStudent`).
 
 Batches are tuples of tensors: ``(x, teacher_logits, y)`` for :class:`DistilledStudent`,
-``(x, x_star, y)`` for :class:`JointTeacherStudent`; :func:`loader` makes such batches for
-:func:`coursekit.train.fit`.
+``(x, x_star, y)`` for :class:`JointTeacherStudent`: :func:`coursekit.train.fit` slices a tuple
+``(X, teacher_logits, y)`` or ``(X, X_star, y)`` into such batches.
 """
 
 import numbers
@@ -28,14 +28,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coursekit.validation import check_positive_float, check_positive_int
+from coursekit.validation import check_positive_float
 
 __all__ = [
     "DistilledStudent",
     "JointTeacherStudent",
     "distillation_loss",
     "imitation_loss",
-    "loader",
     "soft_targets",
 ]
 
@@ -166,28 +165,6 @@ class JointTeacherStudent(nn.Module):
         return self(x).argmax(dim=1)
 
 
-def loader(*tensors, batch_size=128, random_state=None):
-    """A shuffling ``DataLoader`` of tuples of ``tensors`` (same length), e.g.
-    ``loader(X, teacher_logits, y)`` or ``loader(X, X_star, y)``, for :func:`coursekit.train.fit`
-    (whose ``(X, y)`` form takes two tensors only). ``random_state`` seeds the shuffling;
-    ``None`` uses torch's global generator, which ``seed_everything`` seeds."""
-    if not tensors or not all(torch.is_tensor(t) for t in tensors):
-        raise TypeError("tensors must be one or more torch tensors")
-    lengths = [len(t) for t in tensors]
-    if len(set(lengths)) > 1:
-        raise ValueError(f"tensors must have the same length, got {lengths}")
-    generator = None
-    if random_state is not None:
-        seed = check_positive_int(random_state, "random_state", minimum=0)
-        generator = torch.Generator().manual_seed(seed)
-    return torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(*tensors),
-        batch_size=check_positive_int(batch_size, "batch_size"),
-        shuffle=True,
-        generator=generator,
-    )
-
-
 # --- input checks -------------------------------------------------------------------------
 
 
@@ -247,7 +224,7 @@ def _unpack(batch, names, optional_last=False):
     """The tensors of a batch tuple, named ``names``; the last may be missing (``None``)."""
     wanted = f"({', '.join(names)})"
     if not isinstance(batch, (tuple, list)):
-        raise TypeError(f"a batch must be a tuple {wanted}; build the data with loader(...)")
+        raise TypeError(f"a batch must be a tuple {wanted}; train with fit(model, (X, ..., y))")
     if optional_last and len(batch) == len(names) - 1:
         return (*batch, None)
     if len(batch) != len(names):

@@ -5,6 +5,7 @@ A model is a ``torch.nn.Module`` with a method ``loss(batch)`` returning a scala
 
     history = fit(model, X, epochs=20, lr=1e-3)      # batches are tensors X[idx]
     history = fit(model, (X, y), epochs=20)          # batches are tuples (X[idx], y[idx])
+    history = fit(model, (X, t, y), epochs=20)       # any tuple of same-length tensors
     history["loss"]                                  # mean training loss per epoch
 """
 
@@ -53,7 +54,8 @@ def fit(
     """Train ``model`` by minimising ``model.loss(batch)`` with mini-batch gradient descent.
 
     ``data`` (and ``validation``) is a tensor ``[N, ...]`` (batches are tensors), a pair
-    ``(X, y)`` of tensors with the same length (batches are tuples ``(xb, yb)``) or a
+    ``(X, y)`` of tensors with the same length (batches are tuples ``(xb, yb)``; a longer tuple
+    such as ``(X, teacher_logits, y)`` is sliced the same way) or a
     ``DataLoader`` (batches as it yields them; ``batch_size``, ``shuffle`` and ``generator``
     are then the loader's business). ``optimizer`` is ``"adam"``, ``"adamw"``, ``"sgd"``, a
     factory called as ``optimizer(model.parameters(), lr=lr)`` (an optimizer class, a
@@ -223,13 +225,13 @@ def _check_tensors(data, name):
             f"{name} must be a tensor, a pair (X, y) of tensors or a DataLoader, got "
             f"{type(data).__name__} (convert arrays with torch.as_tensor(X, dtype=torch.float32))"
         )
-    if len(tensors) not in (1, 2):
-        raise ValueError(f"{name} must be a tensor or a pair (X, y), got {len(tensors)} items")
+    if not tensors:
+        raise ValueError(f"{name} must hold at least one tensor, got an empty {type(data).__name__}")
     if any(t.ndim == 0 for t in tensors):
         raise ValueError(f"{name} must have a first (sample) dimension, got a 0-d tensor")
     lengths = [len(t) for t in tensors]
     if len(set(lengths)) > 1:
-        raise ValueError(f"{name}: X and y must have the same length, got {lengths}")
+        raise ValueError(f"{name}: its tensors must have the same length, got {lengths}")
     if lengths[0] == 0:
         raise ValueError(f"{name} must not be empty")
     return tuple(tensors)

@@ -20,7 +20,6 @@ from coursekit.distillation import (
     JointTeacherStudent,
     distillation_loss,
     imitation_loss,
-    loader,
     soft_targets,
 )
 from coursekit.train import fit, predict, seed_everything
@@ -214,7 +213,7 @@ def test_distilled_student_learns_to_reproduce_its_teacher(digits):
     student = DistilledStudent(mlp([64, 10]), temperature=2.0, alpha=1.0)
     agreement = (student.predict(X) == teacher_logits.argmax(1)).float().mean().item()
     assert agreement < 0.5  # before training: a different random linear map
-    fit(student, loader(X, teacher_logits, random_state=0), epochs=30, lr=1e-2, progress=False)
+    fit(student, (X, teacher_logits), epochs=30, lr=1e-2, generator=0, progress=False)
     agreement = (student.predict(X) == teacher_logits.argmax(1)).float().mean().item()
     assert agreement > 0.95  # 0.98 here; chance level is about 0.1
 
@@ -223,7 +222,7 @@ def test_student_without_teacher_weight_learns_the_labels(digits):
     X, y = digits
     seed_everything(0)
     student = DistilledStudent(mlp([64, 10]), temperature=2.0, alpha=0.0)
-    fit(student, loader(X, torch.zeros(len(X), 10), y, random_state=0), epochs=30, lr=1e-2,
+    fit(student, (X, torch.zeros(len(X), 10), y), epochs=30, lr=1e-2, generator=0,
         progress=False)
     assert (student.predict(X) == y).float().mean().item() > 0.95  # typical 0.98-0.99
 
@@ -267,33 +266,6 @@ def test_joint_imitation_term_moves_the_teacher_too():
     model = JointTeacherStudent(student, teacher, lam=0.0, mu=1.0)
     model.loss((torch.randn(8, 4), torch.randn(8, 2), torch.randint(0, 3, (8,)))).backward()
     assert teacher.weight.grad.abs().sum() > 0
-
-
-def test_loader_yields_shuffled_tuples_reproducibly():
-    X, t, y = torch.arange(10.0)[:, None], torch.arange(10.0)[:, None] * 2, torch.arange(10)
-    batches = list(loader(X, t, y, batch_size=4, random_state=3))
-    assert [len(b[0]) for b in batches] == [4, 4, 2]
-    for xb, tb, yb in batches:  # rows stay together
-        torch.testing.assert_close(tb, 2 * xb)
-        assert yb.tolist() == xb[:, 0].long().tolist()
-    order = torch.cat([b[0] for b in batches])[:, 0].tolist()
-    assert sorted(order) == list(range(10)) and order != list(range(10))
-    again = torch.cat([b[0] for b in loader(X, t, y, batch_size=4, random_state=3)])[:, 0]
-    assert again.tolist() == order
-
-
-def test_loader_without_random_state_follows_the_global_seed():
-    X = torch.arange(20.0)
-
-    def order(seed):
-        seed_everything(seed)
-        return torch.cat([b[0] for b in loader(X, batch_size=20)]).tolist()
-
-    assert order(5) == order(5)
-    assert order(5) != order(6)
-
-
-# --- bad input --------------------------------------------------------------------------------
 
 
 def valid():
@@ -370,8 +342,3 @@ def test_batches_of_the_wrong_form_are_rejected():
         student.loss(torch.randn(4, 2))
     with pytest.raises(ValueError, match="x, teacher_logits, y"):
         student.loss((torch.randn(4, 2),))
-
-
-def test_loader_rejects_tensors_of_different_lengths():
-    with pytest.raises(ValueError, match="same length"):
-        loader(torch.zeros(5, 2), torch.zeros(4))

@@ -432,7 +432,8 @@ def test_cuda_without_a_gpu_is_rejected(regression):
         (np.ones((5, 4)), TypeError, r"data must be a tensor, a pair \(X, y\).*torch.as_tensor"),
         ([torch.ones(5, 4), np.ones(5)], TypeError, r"data must be a tensor"),
         ((torch.ones(5, 4), torch.ones(4)), ValueError, r"same length, got \[5, 4\]"),
-        ((torch.ones(5), torch.ones(5), torch.ones(5)), ValueError, r"got 3 items"),
+        ((), ValueError, r"at least one tensor"),
+        ((torch.ones(5), torch.ones(5), torch.ones(4)), ValueError, r"same length, got \[5, 5, 4\]"),
         (torch.ones(0, 4), ValueError, r"data must not be empty"),
         (torch.tensor(1.0), ValueError, r"first \(sample\) dimension"),
     ],
@@ -444,7 +445,7 @@ def test_bad_data_is_rejected(data, error, message):
 
 def test_bad_validation_data_is_named(regression):
     X, y = regression
-    with pytest.raises(ValueError, match=r"validation: X and y must have the same length"):
+    with pytest.raises(ValueError, match=r"validation: its tensors must have the same length"):
         fit(LinearRegression(), (X, y), epochs=1, validation=(X, y[:3]), progress=False)
 
 
@@ -539,3 +540,28 @@ def test_accuracy_counts_argmax_hits():
 def test_accuracy_rejects_labels_of_another_length():
     with pytest.raises(ValueError, match="y must hold 4 class indices"):
         accuracy(nn.Identity(), torch.zeros(4, 2), torch.tensor([0, 1, 1]))
+
+
+class RowRecorder(nn.Module):
+    """Records every batch it is trained on; its loss is a constant times a parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(()))
+        self.batches = []
+
+    def loss(self, batch):
+        self.batches.append(batch)
+        return self.weight * 0.0
+
+
+def test_fit_slices_a_tuple_of_three_tensors_keeping_rows_together():
+    X = torch.arange(10.0)[:, None]
+    model = RowRecorder()
+    fit(model, (X, 2 * X, X[:, 0].long()), epochs=1, batch_size=4, generator=3, progress=False)
+    assert [len(batch[0]) for batch in model.batches] == [4, 4, 2]
+    for xb, tb, yb in model.batches:
+        torch.testing.assert_close(tb, 2 * xb)
+        assert yb.tolist() == xb[:, 0].long().tolist()
+    order = torch.cat([batch[0] for batch in model.batches])[:, 0].tolist()
+    assert sorted(order) == list(range(10)) and order != list(range(10))
