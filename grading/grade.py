@@ -47,6 +47,8 @@ from pathlib import Path
 
 import nbformat
 
+from grading import gradebook
+
 COLUMNS = ("student", "assignment", "score", "max_score", "status", "reason")
 GRADED, NEEDS_MANUAL, FAILED = "graded", "needs manual grading", "failed"
 STATE_FILE = ".coursekit-grading.json"  # inside autograded/: what was graded, from which files
@@ -160,9 +162,9 @@ def grade_submission(course, previous, student, assignment, force, submission_ti
         if outcome["status"] != FAILED:
             outcome["findings"] = [str(f) for f in tampering_findings(course, student, assignment)]
             if outcome["findings"]:
-                withhold_autograded_points(course, student, assignment)
+                gradebook.withhold_autograded_points(course, student, assignment)
     if outcome["status"] == FAILED:
-        max_score = assignment_max_score(course, assignment)
+        max_score = gradebook.max_score(course, assignment)
         return failed(student, assignment, max_score, outcome["reason"]), outcome
     row = row_from_gradebook(course, student, assignment)
     if outcome.get("findings"):
@@ -195,26 +197,12 @@ def locked_cells(path):
     }
 
 
-def withhold_autograded_points(course, student, assignment):
-    """Manual score 0 on every autograded test of the submission, flagged for review."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(course.db_url) as gradebook:
-        submission = gradebook.find_submission(assignment, student)
-        for notebook in submission.notebooks:
-            for grade_cell in notebook.grades:
-                if grade_cell.auto_score is not None:
-                    grade_cell.manual_score = 0.0
-                    grade_cell.needs_manual_grade = True
-        gradebook.db.commit()
-
-
 def is_recorded(course, student, assignment, previous):
     """Whether the result of an earlier run is still where it should be."""
     if previous.get("status") == FAILED:
         return True
     notebook_folder = course.autograded / student / assignment
-    return notebook_folder.is_dir() and find_submission(course, student, assignment) is not None
+    return notebook_folder.is_dir() and gradebook.find_submission(course, student, assignment) is not None
 
 
 def autograde(course, student, assignment, submission_timeout=None, memory_gb=DEFAULT_MEMORY_GB):
@@ -303,13 +291,7 @@ def explain_failure(log, returncode):
 
 def forget_submission(course, student, assignment):
     """Remove a submission's grades (auto and manual), autograded notebook and feedback."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(course.db_url) as gradebook:
-        try:
-            gradebook.remove_submission(assignment, student)
-        except MissingEntry:
-            pass
+    gradebook.forget_grades(course, student, assignment)
     for folder in (
         course.autograded / student / assignment,
         course.feedback / student / assignment,
@@ -338,7 +320,7 @@ def notebook_time_limit(course, assignment):
     return total
 
 
-# --- the gradebook ---------------------------------------------------------------------------
+# --- rows from the gradebook ------------------------------------------------------------------
 
 
 def sync_gradebook(course, assignment, *, force=False):
@@ -347,11 +329,11 @@ def sync_gradebook(course, assignment, *, force=False):
     Autograding restores locked cells from, and scores against, what the gradebook holds, so it
     must match solutions/. Returns None, or the reason the gradebook could not be updated.
     """
-    error = generate_into_scratch(course, assignment)
+    error = gradebook.load_assignment(course, assignment)
     if error and force and "submissions associated with it" in error:
-        for student, _ in submissions_in_gradebook(course, assignment):
+        for student, _ in gradebook.submissions_of(course, assignment):
             forget_submission(course, student, assignment)
-        error = generate_into_scratch(course, assignment)
+        error = gradebook.load_assignment(course, assignment)
     if error and "submissions associated with it" in error:
         return (
             f"{course.source.name}/{assignment} added or removed graded cells after "
@@ -360,57 +342,13 @@ def sync_gradebook(course, assignment, *, force=False):
     return error
 
 
-def generate_into_scratch(course, assignment):
-    """generate_assignment with the real gradebook but a scratch release folder."""
-    with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as scratch:
-        result = course.api(release_directory=str(Path(scratch) / "release")).generate_assignment(
-            assignment, force=True, create=True
-        )
-    if result["success"]:
-        return None
-    errors = re.findall(r"^\s*(\w*Error\b.*)$", result.get("log", ""), flags=re.MULTILINE)
-    return f"could not load {assignment} into the gradebook: {errors[-1] if errors else result}"
-
-
-def submissions_in_gradebook(course, assignment):
-    from nbgrader.api import Gradebook
-
-    with Gradebook(course.db_url) as gradebook:
-        return [(s.student.id, assignment) for s in gradebook.assignment_submissions(assignment)]
-
-
-def find_submission(course, student, assignment):
-    """(score, max_score, pending grade names, lost-points names) or None if not graded."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(course.db_url) as gradebook:
-        try:
-            submission = gradebook.find_submission(assignment, student)
-        except MissingEntry:
-            return None
-        grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
-        pending = [g.name for g in grades if g.needs_manual_grade]
-        lost = [g.name for g in grades if not g.needs_manual_grade and (g.score or 0) < g.max_score]
-        return submission.score, submission.max_score, pending, lost
-
-
-def assignment_max_score(course, assignment):
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(course.db_url) as gradebook:
-        try:
-            return gradebook.find_assignment(assignment).max_score
-        except MissingEntry:
-            return None
-
-
 def row_from_gradebook(course, student, assignment):
-    found = find_submission(course, student, assignment)
+    found = gradebook.find_submission(course, student, assignment)
     if found is None:
         return failed(
             student,
             assignment,
-            assignment_max_score(course, assignment),
+            gradebook.max_score(course, assignment),
             "autograding reported success but left no grades in the gradebook",
         )
     score, max_score, pending, lost = found
