@@ -1,60 +1,66 @@
 """Interactive demos of the course: WTA vs WTM side by side, and a SOM unfolding epoch by epoch.
 
-Each demo has two halves:
+Each demo has three parts:
 
 * a plain function that trains coursekit's real model and returns the *frames* (NumPy arrays),
   :func:`wta_vs_wtm_frames` and :func:`som_epoch_frames`; tests and labs call them headless;
-* a widget, :func:`wta_vs_wtm_demo` and :func:`som_epochs_demo`, that renders every frame once
-  to a small PNG and shows them with a :class:`FramePlayer`.
+* their drawing, one small PNG per frame, in :mod:`coursekit.plots.demos`;
+* a widget, :func:`wta_vs_wtm_demo` and :func:`som_epochs_demo`, that shows the PNGs with a
+  :class:`FramePlayer` under two sets of controls.
 
 Why frames rendered in advance: the static book has no kernel. A ``Play`` button, a slider and
 a ``Stack`` of ``Image`` widgets, tied together with ``ipywidgets.jslink``, run in the browser
 alone, and the book embeds the widgets' state (PNG bytes included) in the page, so a reader can
-play the animation there. The parameter controls (learning rate, kernel width, ...) call Python
-and therefore recompute the frames only in a running notebook (JupyterLab, Binder, Colab).
+play the animation there. The same links carry the controls: :class:`PrecomputedControls`
+holds the frames of a few values of every control (one control varied at a time around the
+defaults), and a slider per control picks among them in the browser. In a running notebook
+(JupyterLab, Binder, Colab) the *live* controls show instead and train the model again for any
+value. Which set shows is a CSS class: ``coursekit-live`` is visible and ``coursekit-static``
+hidden (its layout) in a notebook; the book's ``book/_vendor/offline-widgets.js`` swaps them.
 """
 
-import io
 import itertools
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
-from PIL import Image as PILImage
 from sklearn.datasets import make_blobs
 from sklearn.utils import check_random_state
 
 from coursekit.competitive import KohonenNetwork
-from coursekit.plots.clusters import cluster_colors
+from coursekit.distances import euclidean
+from coursekit.plots.demos import render_som_frames, render_wta_vs_wtm_frames
 from coursekit.som import SOM, umatrix
 from coursekit.validation import check_matrix, check_positive_int, check_same_features
 
 __all__ = [
     "FramePlayer",
+    "PrecomputedControls",
     "SomEpochsDemo",
     "WtaVsWtmDemo",
     "corner_init",
     "demo_blobs",
     "demo_plane",
+    "fit_frames",
     "frame_steps",
-    "png_bytes",
-    "render_som_frames",
-    "render_wta_vs_wtm_frames",
     "sample_order",
     "som_epoch_frames",
     "som_epochs_demo",
+    "values_around",
     "wta_vs_wtm_demo",
     "wta_vs_wtm_frames",
 ]
 
 RULES = ("wta", "wtm")
 PLANE_SHAPES = ("square", "ring", "blobs")
+PLAYER_NOTE = "&#9654; plays and &#9632; rewinds the frames, the slider (or the arrow keys) steps "
+LIVE_NOTE = (
+    f"<small>{PLAYER_NOTE}through them; the controls below train the model again with their "
+    "values.</small>"
+)
 STATIC_NOTE = (
-    "<small>&#9654; plays and &#9632; rewinds the precomputed frames, the slider (or the arrow "
-    "keys) steps through them, right in this page; the controls below recompute the frames "
-    "only in a running notebook (use a launch button at the top of the page).</small>"
+    f"<small>{PLAYER_NOTE}through them. This page has no kernel but holds the runs for a few "
+    "values of each control, one control changed at a time: pick a control below, then move "
+    "its slider. In a running notebook every control takes any value.</small>"
 )
 
 
@@ -202,11 +208,8 @@ def som_epoch_frames(
         lr=lr, mode=mode, init=init, keep_snapshots=True, random_state=random_state,
     ).fit(X)
     weights = som.snapshots_
-    errors = []
-    for snapshot in weights:
-        flat = snapshot.reshape(-1, X.shape[1])  # [K, d]
-        squared = ((X[:, None, :] - flat[None, :, :]) ** 2).sum(axis=2)  # [n, K]
-        errors.append(np.mean(np.sqrt(squared.min(axis=1))))
+    errors = [np.mean(euclidean(X, snapshot.reshape(-1, X.shape[1])).min(axis=1))
+              for snapshot in weights]
     return {
         "epoch": np.arange(len(weights)),
         "weights": weights,
@@ -215,130 +218,49 @@ def som_epoch_frames(
     }
 
 
-# --- rendering frames to PNG ------------------------------------------------------------------
+# --- the precomputed values of a control -------------------------------------------------------
+
+NUMERIC_SLIDERS = (widgets.FloatSlider, widgets.FloatLogSlider, widgets.IntSlider)
 
 
-def png_bytes(fig, colors=96):
-    """The figure as PNG bytes with an adaptive palette of ``colors`` (small: ~10-20 kB).
+def values_around(control, factors):
+    """A few values of a numeric slider ``control`` around its current value (the default).
 
-    After the first call the figure's layout is frozen: the frames of one animation keep the
-    same axes, and constrained layout would otherwise be recomputed (slowly) for every frame.
+    The value itself and the value times each of ``factors``, each put on the control's grid
+    (its ``step``; one significant digit on a ``FloatLogSlider``) and clipped to its range;
+    sorted, without repeats. ``values_around(IntSlider(10, min=2, max=20), (0.5, 1.5))`` is
+    ``[5, 10, 15]``.
     """
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    fig.set_layout_engine("none")
-    image = PILImage.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).quantize(colors=colors)
-    small = io.BytesIO()
-    image.save(small, format="png", optimize=True)
-    return small.getvalue()
+    if not isinstance(control, NUMERIC_SLIDERS):
+        raise TypeError(f"control must be a numeric slider, got {type(control).__name__}")
+    values = {control.value}
+    for factor in factors:
+        values.add(_on_grid(control, control.value * factor))
+    return sorted(values)
 
 
-def _padded_limits(points, pad=0.05):
-    """``(low, high)`` per axis of ``points`` ``[m, 2]``, widened by ``pad`` of the range."""
-    low, high = points.min(axis=0), points.max(axis=0)
-    margin = pad * np.maximum(high - low, 1e-9)
-    return low - margin, high + margin
+def _on_grid(control, value):
+    if isinstance(control, widgets.FloatLogSlider):
+        low, high = control.base**control.min, control.base**control.max
+        value = float(f"{value:.1g}")
+    else:
+        low, high = control.min, control.max
+        value = low + round((value - low) / control.step) * control.step
+        value = int(value) if isinstance(control, widgets.IntSlider) else round(value, 10)
+    return min(max(value, low), high)
 
 
-def render_wta_vs_wtm_frames(X, frames, *, dpi=72):
-    """One PNG per frame of :func:`wta_vs_wtm_frames` (``X`` must be 2-D): for each rule, the
-    objects coloured by their nearest centre, the centres with their paths so far (dead units,
-    which have not won yet, hollow and red), and a bar chart of the win counts."""
-    X = check_matrix(X, "X")
-    if X.shape[1] != 2:
-        raise ValueError(f"X must have 2 columns to be drawn, got shape {X.shape}")
-    fig = Figure(figsize=(8.0, 5.4), dpi=dpi, layout="constrained")
-    axes = fig.subplots(2, 2, height_ratios=[3, 1])
-    everything = np.concatenate([X] + [frames[r]["centers"].reshape(-1, 2) for r in RULES])
-    top = 1.1 * max(frames[r]["win_counts"][-1].max() for r in RULES) + 1
-    panels = [
-        _CompetitionPanel(axes[0, c], axes[1, c], X, frames[rule], rule, everything, top)
-        for c, rule in enumerate(RULES)
-    ]
-    pngs = []
-    for f, step in enumerate(frames["step"]):
-        fig.suptitle(f"step {step} of {frames['step'][-1]}: the same data, the same start")
-        for panel in panels:
-            panel.show(f)
-        pngs.append(png_bytes(fig))
-    return pngs
-
-
-class _CompetitionPanel:
-    """One rule's two axes: objects, centres and their paths above, win counts below. The
-    artists are made once and updated per frame (re-plotting costs most of the time)."""
-
-    def __init__(self, ax, bar_ax, X, run, rule, everything, top):
-        self.X, self.run = X, run
-        n_units = run["centers"].shape[1]
-        self.colours = cluster_colors(n_units)
-        self.points = ax.scatter(X[:, 0], X[:, 1], s=6, alpha=0.5, linewidths=0)
-        self.paths = [ax.plot([], [], color=c, linewidth=1)[0] for c in self.colours]
-        self.centers = ax.scatter(*run["centers"][0].T, s=90, linewidths=1.4, zorder=3)
-        self.name = "WTA, hard competition" if rule == "wta" else "WTM, soft competition"
-        self.title = ax.set_title("", fontsize=10)
-        low, high = _padded_limits(everything)
-        ax.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]), xticks=[], yticks=[])
-        ax.set_aspect("equal")
-        units = np.arange(n_units)
-        self.bars = bar_ax.bar(units, np.zeros(n_units), color=self.colours, edgecolor="black",
-                               linewidth=0.5)
-        (self.dead,) = bar_ax.plot([], [], linestyle="none", marker="x", color="red",
-                                   markersize=8)
-        bar_ax.set(ylim=(0, top), xticks=units)
-        bar_ax.set_xlabel("unit", fontsize=9)
-        bar_ax.set_ylabel("wins", fontsize=9)
-        bar_ax.tick_params(labelsize=8)
-
-    def show(self, f):
-        centers, wins = self.run["centers"][f], self.run["win_counts"][f]
-        distance = ((self.X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
-        self.points.set_facecolors(self.colours[np.argmin(distance, axis=1)])
-        for unit, path in enumerate(self.paths):
-            path.set_data(self.run["centers"][: f + 1, unit, 0], self.run["centers"][: f + 1, unit, 1])
-        alive = wins > 0
-        self.centers.set_offsets(centers)
-        self.centers.set_facecolors(np.where(alive[:, None], self.colours, (1, 1, 1, 0)))
-        self.centers.set_edgecolors(np.where(alive[:, None], (0, 0, 0, 1), (1, 0, 0, 1)))
-        self.title.set_text(f"{self.name}\nrunning Q = {self.run['running_q'][f]:.2f}, "
-                            f"dead units: {np.sum(~alive)}")
-        for bar, count in zip(self.bars, wins):
-            bar.set_height(count)
-        dead = np.flatnonzero(~alive)
-        self.dead.set_data(dead, np.zeros(len(dead)))
-
-
-def render_som_frames(X, frames, *, dpi=72):
-    """One PNG per epoch of :func:`som_epoch_frames` (``X`` must be 2-D): the grid of neurons
-    over the data (neighbouring nodes joined by lines) and, beside it, the U-matrix."""
-    X = check_matrix(X, "X")
-    if X.shape[1] != 2:
-        raise ValueError(f"X must have 2 columns to be drawn, got shape {X.shape}")
-    fig = Figure(figsize=(8.0, 3.9), dpi=dpi, layout="constrained")
-    grid_ax, u_ax = fig.subplots(1, 2, width_ratios=[1.15, 1])
-    grid_ax.scatter(X[:, 0], X[:, 1], s=4, color="0.75", linewidths=0)
-    lines = grid_ax.add_collection(LineCollection([], colors="tab:blue", linewidths=0.8))
-    nodes = grid_ax.scatter([], [], s=8, color="tab:red", zorder=3)
-    title = grid_ax.set_title("", fontsize=10)
-    low, high = _padded_limits(np.concatenate([X, frames["weights"].reshape(-1, 2)]))
-    grid_ax.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]), xticks=[], yticks=[])
-    grid_ax.set_aspect("equal")
-    image = u_ax.imshow(frames["umatrix"][0], cmap="bone_r", origin="lower")
-    fig.colorbar(image, ax=u_ax, shrink=0.85)
-    u_ax.set_title("U-matrix (dark: neighbours far apart)", fontsize=10)
-    u_ax.set(xticks=[], yticks=[])
-    pngs = []
-    for epoch, weights, u, error in zip(
-        frames["epoch"], frames["weights"], frames["umatrix"], frames["quantization_error"]
-    ):
-        fig.suptitle(f"epoch {epoch}")
-        lines.set_segments(list(weights) + list(weights.transpose(1, 0, 2)))  # rows, columns
-        nodes.set_offsets(weights.reshape(-1, 2))
-        title.set_text(f"the map over the data, quantization error {error:.3f}")
-        image.set_data(u)
-        image.set_clim(u.min(), max(u.max(), u.min() + 1e-12))
-        pngs.append(png_bytes(fig))
-    return pngs
+def fit_frames(frames, n_frames):
+    """``frames`` (a list) made ``n_frames`` long for a player of that many frames: a shorter
+    run holds its last frame (the trained model) to the end, a longer one is thinned to
+    ``n_frames`` evenly spaced frames, its first and last kept."""
+    n_frames = check_positive_int(n_frames, "n_frames")
+    if len(frames) == 0:
+        raise ValueError("frames must hold at least one frame")
+    if len(frames) <= n_frames:
+        return list(frames) + [frames[-1]] * (n_frames - len(frames))
+    keep = np.round(np.linspace(0, len(frames) - 1, n_frames)).astype(int)
+    return [frames[i] for i in keep]
 
 
 # --- the player and the demos -----------------------------------------------------------------
@@ -350,11 +272,13 @@ class FramePlayer(widgets.VBox):
     ``Play.value <-> IntSlider.value <-> Stack.selected_index`` are ``jslink``\\ s, so playing
     and scrubbing need no kernel (they work in the static book). :meth:`set_frames` swaps the
     pictures (kernel side), reusing the ``Image`` widgets. ``frames``: a list of PNG bytes.
+    All images share one ``Layout`` (``image_layout``): it keeps the embedded state small.
     """
 
     def __init__(self, frames, *, description="frame", interval=200):
         self.play = widgets.Play(value=0, min=0, max=0, interval=interval)
         self.slider = widgets.IntSlider(value=0, min=0, max=0, description=description)
+        self.image_layout = widgets.Layout(max_width="100%", height="auto")
         self.stack = widgets.Stack([], selected_index=None)
         self.stack.add_class("coursekit-frames")
         self.links = (
@@ -364,6 +288,10 @@ class FramePlayer(widgets.VBox):
         super().__init__([widgets.HBox([self.play, self.slider]), self.stack])
         self.set_frames(frames)
 
+    def image(self, png):
+        """A new ``Image`` widget showing ``png`` in the player's layout."""
+        return widgets.Image(value=png, format="png", layout=self.image_layout)
+
     def set_frames(self, frames):
         """Show ``frames`` (PNG bytes, at least one) and go back to the first."""
         if len(frames) == 0:
@@ -371,10 +299,7 @@ class FramePlayer(widgets.VBox):
         images = list(self.stack.children[: len(frames)])
         for image in self.stack.children[len(frames) :]:
             image.close()
-        images += [
-            widgets.Image(format="png", layout={"max_width": "100%", "height": "auto"})
-            for _ in range(len(frames) - len(images))
-        ]
+        images += [self.image(b"") for _ in range(len(frames) - len(images))]
         for image, png in zip(images, frames):
             image.value = png
         self.play.playing = False
@@ -384,140 +309,258 @@ class FramePlayer(widgets.VBox):
         self.stack.selected_index = 0
         self.play.max = self.slider.max = len(frames) - 1
 
+    def show(self, picture, stacks):
+        """Show ``picture`` under the slider instead of the player's own stack (``picture``
+        holds that stack among others), and let the slider drive each stack of frames in
+        ``stacks`` too (``jsdlink``: in the browser)."""
+        self.links += tuple(widgets.jsdlink((self.slider, "value"), (stack, "selected_index"))
+                            for stack in stacks)
+        self.children = (self.children[0], picture)
 
-class WtaVsWtmDemo(widgets.VBox):
-    """The WTA-vs-WTM demo (see :func:`wta_vs_wtm_demo`); ``frames`` holds the current frames."""
 
-    def __init__(self, X, *, n_units, lr, bandwidth, kernel, steps, n_frames, random_state):
-        self.X = check_matrix(X, "X")
-        if self.X.shape[1] != 2:
-            raise ValueError(f"X must have 2 columns to be drawn, got shape {self.X.shape}")
-        self.n_frames = check_positive_int(n_frames, "n_frames")
-        self.random_state = random_state
-        slider = {"continuous_update": False, "style": {"description_width": "110px"}}
-        self.controls = {
-            "lr": widgets.FloatLogSlider(lr, base=10, min=-3, max=0, description="η (lr)",
-                                         **slider),
-            "bandwidth": widgets.FloatSlider(bandwidth, min=0.05, max=5.0, step=0.05,
-                                             description="kernel width", **slider),
-            "kernel": widgets.Dropdown(options=["rank", "relative", "gaussian"], value=kernel,
-                                       description="WTM kernel", style=slider["style"]),
-            "n_units": widgets.IntSlider(n_units, min=2, max=12, description="units", **slider),
-            "steps": widgets.IntSlider(steps, min=n_frames, max=5000, step=n_frames,
-                                       description="SG steps", **slider),
-        }
-        self.frames = None
-        self.player = FramePlayer(self._render(), description="frame")
+class PrecomputedControls(widgets.VBox):
+    """A demo's controls for a page without a kernel: a slider over a few values of each
+    control, with every value's frames rendered in advance and picked in the browser.
+
+    ``values`` (``demo.static_values()``) maps each control to its few values, default
+    included; one control varies at a time, the others keep their defaults, so the frames of
+    ``{control: value}`` are ``demo.draw({**defaults, control: value})``, made as long as the
+    player's (:func:`fit_frames`). ``choose`` (toggle buttons, one per control) is jslinked to
+    the stack of ``sliders`` (the chosen control's shows) and to ``pictures``, a stack with one
+    child per control: ``panels[control]``, a stack over its values jslinked to its slider,
+    each value a stack of frames driven by the player's frame slider. The default setting is
+    the player's own stack, shared by every panel. Repeated frames are stored once.
+
+    Hidden in a live notebook (``layout.display``); the book shows it and hides the live
+    controls (``book/_vendor/offline-widgets.js``).
+    """
+
+    def __init__(self, demo):
+        self.values = demo.static_values()
+        defaults = demo.settings()
+        player = demo.player
+        n_frames = len(player.stack.children)
+        images, frame_stacks = {}, []  # images: PNG bytes -> Image widget
+        self.sliders, self.panels = {}, {}
+        for name, values in self.values.items():
+            stacks = []
+            for value in values:
+                if value == defaults[name]:
+                    stacks.append(player.stack)
+                    continue
+                _, pngs = demo.draw({**defaults, name: value})
+                for png in pngs:
+                    if png not in images:
+                        images[png] = player.image(png)
+                frames = [images[png] for png in fit_frames(pngs, n_frames)]
+                stack = widgets.Stack(frames, selected_index=0)
+                stack.add_class("coursekit-frames")
+                stacks.append(stack)
+                frame_stacks.append(stack)
+            control = demo.controls[name]
+            self.sliders[name] = widgets.SelectionSlider(
+                options=[(_label(value), value) for value in values],
+                index=values.index(defaults[name]), description=control.description,
+                style=SLIDER["style"], continuous_update=True,
+            )
+            self.panels[name] = widgets.Stack(stacks, selected_index=values.index(defaults[name]))
+        descriptions = [demo.controls[name].description for name in self.values]
+        self.choose = widgets.ToggleButtons(options=descriptions, index=0,
+                                            style={"button_width": "auto"})
+        self.pictures = widgets.Stack(list(self.panels.values()), selected_index=0)
+        slider_stack = widgets.Stack(list(self.sliders.values()), selected_index=0)
+        self.links = tuple(
+            widgets.jslink((self.sliders[name], "index"), (self.panels[name], "selected_index"))
+            for name in self.values
+        ) + (
+            widgets.jslink((self.choose, "index"), (self.pictures, "selected_index")),
+            widgets.jslink((self.choose, "index"), (slider_stack, "selected_index")),
+        )
+        player.show(self.pictures, frame_stacks)
+        super().__init__([widgets.HTML(STATIC_NOTE), self.choose, slider_stack],
+                         layout={"display": "none"})
+        self.add_class("coursekit-static")
+
+
+def _label(value):
+    return value if isinstance(value, str) else f"{value:g}"
+
+
+class _Demo(widgets.VBox):
+    """What both demos share. A subclass sets ``controls`` (name -> live control widget) and
+    defines ``draw(settings) -> (frames, pngs)`` for a dict of the controls' values and
+    ``static_values()`` (name -> a few values, default included), then calls :meth:`_build`."""
+
+    def _build(self, title, *, frame_label, precompute):
+        self.frames, pngs = self.draw(self.settings())
+        self.player = FramePlayer(pngs, description=frame_label)
         for control in self.controls.values():
             control.observe(self.recompute, names="value")
-        title = widgets.HTML("<b>WTA vs WTM</b>: the same data, the same bad start in a corner")
+        self.status = widgets.HTML("")
         box = widgets.GridBox(list(self.controls.values()),
                               layout={"grid_template_columns": "repeat(2, 330px)"})
-        self.status = widgets.HTML("")
-        super().__init__([title, self.player, widgets.HTML(STATIC_NOTE), box, self.status])
+        live = widgets.VBox([widgets.HTML(LIVE_NOTE), box, self.status])
+        live.add_class("coursekit-live")
+        self.precomputed = PrecomputedControls(self) if precompute else None
+        shown = [live] if self.precomputed is None else [live, self.precomputed]
+        super().__init__([widgets.HTML(title), self.player, *shown])
         self.add_class("coursekit-demo")
 
-    def _render(self):
-        value = {name: control.value for name, control in self.controls.items()}
-        steps = value["steps"]
-        self.frames = wta_vs_wtm_frames(
-            self.X, corner_init(self.X, value["n_units"], self.random_state), lr=value["lr"],
-            bandwidth=value["bandwidth"], kernel=value["kernel"], steps=steps,
-            frame_every=max(1, -(-steps // self.n_frames)), random_state=self.random_state,
-        )
-        return render_wta_vs_wtm_frames(self.X, self.frames)
+    def settings(self):
+        """The live controls' values, ``{name: value}``."""
+        return {name: control.value for name, control in self.controls.items()}
 
     def recompute(self, change=None):
-        """Train both networks again with the controls' values and show the new frames."""
+        """Train again with the live controls' values and show the new frames."""
         self.status.value = "<i>computing the frames...</i>"
-        self.player.set_frames(self._render())
+        self.frames, pngs = self.draw(self.settings())
+        self.player.set_frames(pngs)
         self.status.value = ""
 
 
-class SomEpochsDemo(widgets.VBox):
-    """The SOM-epochs demo (see :func:`som_epochs_demo`); ``frames`` holds the current frames."""
+def _plane(X):
+    X = check_matrix(X, "X")
+    if X.shape[1] != 2:
+        raise ValueError(f"X must have 2 columns to be drawn, got shape {X.shape}")
+    return X
 
-    def __init__(self, X, *, shape, size, epochs, lr, sigma, mode, init, random_state):
-        self.X_given = None if X is None else check_matrix(X, "X")
-        if self.X_given is not None and self.X_given.shape[1] != 2:
-            raise ValueError(f"X must have 2 columns to be drawn, got shape {self.X_given.shape}")
+
+SLIDER = {"continuous_update": False, "style": {"description_width": "110px"}}
+
+
+class WtaVsWtmDemo(_Demo):
+    """The WTA-vs-WTM demo (see :func:`wta_vs_wtm_demo`); ``frames`` holds the live frames."""
+
+    def __init__(self, X, *, n_units, lr, bandwidth, kernel, steps, n_frames, random_state,
+                 precompute):
+        self.X = _plane(X)
+        self.n_frames = check_positive_int(n_frames, "n_frames")
         self.random_state = random_state
-        slider = {"continuous_update": False, "style": {"description_width": "110px"}}
         self.controls = {
-            "size": widgets.IntSlider(size, min=2, max=20, description="grid side", **slider),
-            "epochs": widgets.IntSlider(epochs, min=1, max=60, description="epochs", **slider),
+            "lr": widgets.FloatLogSlider(lr, base=10, min=-3, max=0, description="η (lr)",
+                                         **SLIDER),
+            "bandwidth": widgets.FloatSlider(bandwidth, min=0.05, max=5.0, step=0.05,
+                                             description="kernel width", **SLIDER),
+            "kernel": widgets.Dropdown(options=["rank", "relative", "gaussian"], value=kernel,
+                                       description="WTM kernel", style=SLIDER["style"]),
+            "n_units": widgets.IntSlider(n_units, min=2, max=12, description="units", **SLIDER),
+            "steps": widgets.IntSlider(steps, min=n_frames, max=5000, step=n_frames,
+                                       description="SG steps", **SLIDER),
+        }
+        self._build("<b>WTA vs WTM</b>: the same data, the same bad start in a corner",
+                    frame_label="frame", precompute=precompute)
+
+    def draw(self, settings):
+        """Frames and PNGs of both networks trained with ``settings`` (the controls' names)."""
+        steps = settings["steps"]
+        frames = wta_vs_wtm_frames(
+            self.X, corner_init(self.X, settings["n_units"], self.random_state),
+            lr=settings["lr"], bandwidth=settings["bandwidth"], kernel=settings["kernel"],
+            steps=steps, frame_every=max(1, -(-steps // self.n_frames)),
+            random_state=self.random_state,
+        )
+        return frames, render_wta_vs_wtm_frames(self.X, frames)
+
+    def static_values(self):
+        """η x {1/5, 1, 5}, kernel width x {1/3, 1, 3}, every kernel, units x {1/2, 1, 2},
+        SG steps x {1/3, 1, 3}, on each control's grid."""
+        controls = self.controls
+        return {
+            "lr": values_around(controls["lr"], (0.2, 5.0)),
+            "bandwidth": values_around(controls["bandwidth"], (1 / 3, 3.0)),
+            "kernel": list(controls["kernel"].options),
+            "n_units": values_around(controls["n_units"], (0.5, 2.0)),
+            "steps": values_around(controls["steps"], (1 / 3, 3.0)),
+        }
+
+
+class SomEpochsDemo(_Demo):
+    """The SOM-epochs demo (see :func:`som_epochs_demo`); ``frames`` holds the live frames."""
+
+    def __init__(self, X, *, shape, size, epochs, lr, sigma, mode, init, random_state,
+                 precompute):
+        self.X_given = None if X is None else _plane(X)
+        self.random_state = random_state
+        self.controls = {
+            "size": widgets.IntSlider(size, min=2, max=20, description="grid side", **SLIDER),
+            "epochs": widgets.IntSlider(epochs, min=1, max=60, description="epochs", **SLIDER),
             "lr": widgets.FloatSlider(lr, min=0.01, max=1.0, step=0.01, description="α₀ (lr)",
-                                      **slider),
+                                      **SLIDER),
             "sigma": widgets.FloatSlider(sigma, min=0.5, max=10.0, step=0.5,
-                                         description="σ₀ (width)", **slider),
+                                         description="σ₀ (width)", **SLIDER),
             "mode": widgets.Dropdown(options=["online", "batch"], value=mode, description="mode",
-                                     style=slider["style"]),
+                                     style=SLIDER["style"]),
             "init": widgets.Dropdown(options=["random", "pca"], value=init,
-                                     description="initialisation", style=slider["style"]),
+                                     description="initialisation", style=SLIDER["style"]),
         }
         if self.X_given is None:
             self.controls["shape"] = widgets.Dropdown(options=PLANE_SHAPES, value=shape,
-                                                      description="data", style=slider["style"])
-        self.frames = None
-        self.player = FramePlayer(self._render(), description="epoch")
-        for control in self.controls.values():
-            control.observe(self.recompute, names="value")
-        title = widgets.HTML("<b>A self-organizing map unfolding</b>, epoch by epoch")
-        box = widgets.GridBox(list(self.controls.values()),
-                              layout={"grid_template_columns": "repeat(2, 330px)"})
-        self.status = widgets.HTML("")
-        super().__init__([title, self.player, widgets.HTML(STATIC_NOTE), box, self.status])
-        self.add_class("coursekit-demo")
+                                                      description="data", style=SLIDER["style"])
+        self._build("<b>A self-organizing map unfolding</b>, epoch by epoch",
+                    frame_label="epoch", precompute=precompute)
 
-    def _data(self):
-        if self.X_given is not None:
-            return self.X_given
-        return demo_plane(self.controls["shape"].value, random_state=self.random_state)
-
-    def _render(self):
-        value = {name: control.value for name, control in self.controls.items()}
-        X = self._data()
-        self.frames = som_epoch_frames(
-            X, value["size"], value["size"], epochs=value["epochs"], sigma=value["sigma"],
-            lr=value["lr"], mode=value["mode"], init=value["init"],
-            random_state=self.random_state,
+    def draw(self, settings):
+        """Frames and PNGs of the map trained with ``settings`` (the controls' names)."""
+        X = self.X_given
+        if X is None:
+            X = demo_plane(settings["shape"], random_state=self.random_state)
+        frames = som_epoch_frames(
+            X, settings["size"], settings["size"], epochs=settings["epochs"],
+            sigma=settings["sigma"], lr=settings["lr"], mode=settings["mode"],
+            init=settings["init"], random_state=self.random_state,
         )
-        return render_som_frames(X, self.frames)
+        return frames, render_som_frames(X, frames)
 
-    def recompute(self, change=None):
-        """Train the map again with the controls' values and show the new frames."""
-        self.status.value = "<i>computing the frames...</i>"
-        self.player.set_frames(self._render())
-        self.status.value = ""
+    def static_values(self):
+        """Grid side x {1/2, 1, 3/2}, epochs x {1/4, 1/2, 1} (a shorter run holds its last map
+        to the player's end), α₀ and σ₀ x {1/5, 1, 2}, every mode, initialisation and data
+        set, on each control's grid."""
+        controls = self.controls
+        values = {
+            "size": values_around(controls["size"], (0.5, 1.5)),
+            "epochs": values_around(controls["epochs"], (0.25, 0.5)),
+            "lr": values_around(controls["lr"], (0.2, 2.0)),
+            "sigma": values_around(controls["sigma"], (0.2, 2.0)),
+        }
+        for name in ("mode", "init", "shape"):
+            if name in controls:
+                values[name] = list(controls[name].options)
+        return values
 
 
 def wta_vs_wtm_demo(
-    X=None, *, n_units=4, lr=0.1, bandwidth=1.0, kernel="rank", steps=600, n_frames=30,
-    random_state=0,
+    X=None, *, n_units=4, lr=0.1, bandwidth=1.0, kernel="rank", steps=600, n_frames=20,
+    random_state=0, precompute=True,
 ):
     """Widget: WTA and WTM trained side by side from the same bad start (chapter 2).
 
     ``X`` ``[n, 2]`` (default :func:`demo_blobs`); the ``n_units`` centres start bunched in a
     corner (:func:`corner_init`). Shows ``n_frames + 1`` frames of :func:`wta_vs_wtm_frames`
     over ``steps`` SG steps; the controls (η, kernel width and type, units, steps) recompute
-    them in a live notebook. Under WTA the units that never win stay dead in the corner; under
-    WTM every unit moves and wins. Returns a :class:`WtaVsWtmDemo` (an ``ipywidgets.VBox``).
+    them in a live notebook. With ``precompute`` the frames of a few values of each control
+    are rendered too (:meth:`WtaVsWtmDemo.static_values`, about 10 s), so that every control
+    also plays in a page without a kernel; ``precompute=False`` starts faster in a notebook.
+    Under WTA the units that never win stay dead in the corner; under WTM every unit moves and
+    wins. Returns a :class:`WtaVsWtmDemo` (an ``ipywidgets.VBox``).
     """
     X = demo_blobs() if X is None else X
     return WtaVsWtmDemo(X, n_units=n_units, lr=lr, bandwidth=bandwidth, kernel=kernel,
-                        steps=steps, n_frames=n_frames, random_state=random_state)
+                        steps=steps, n_frames=n_frames, random_state=random_state,
+                        precompute=precompute)
 
 
 def som_epochs_demo(
-    X=None, *, shape="square", size=10, epochs=30, lr=0.5, sigma=5.0, mode="online",
-    init="random", random_state=0,
+    X=None, *, shape="square", size=10, epochs=20, lr=0.5, sigma=5.0, mode="online",
+    init="random", random_state=0, precompute=True,
 ):
     """Widget: a ``size x size`` SOM unfolding over a 2-D set, epoch by epoch (chapter 4).
 
     ``X`` ``[n, 2]``, or ``None`` for :func:`demo_plane` of ``shape``. Shows the map over the
     data after each of ``0..epochs`` epochs (:func:`som_epoch_frames`) beside its U-matrix; the
-    controls recompute in a live notebook. Returns a :class:`SomEpochsDemo` (an
-    ``ipywidgets.VBox``).
+    controls recompute in a live notebook. With ``precompute`` the frames of a few values of
+    each control are rendered too (:meth:`SomEpochsDemo.static_values`, about 15 s), so that
+    every control also plays in a page without a kernel; ``precompute=False`` starts faster in
+    a notebook. Returns a :class:`SomEpochsDemo` (an ``ipywidgets.VBox``).
     """
     return SomEpochsDemo(X, shape=shape, size=size, epochs=epochs, lr=lr, sigma=sigma,
-                         mode=mode, init=init, random_state=random_state)
+                         mode=mode, init=init, random_state=random_state, precompute=precompute)

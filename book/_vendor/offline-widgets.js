@@ -7,6 +7,14 @@
   // so a static animation never moves. Without the replacement the icons come from
   // FontAwesome's web font, which the theme ships as well.
   window.FontAwesomeConfig = Object.assign({}, window.FontAwesomeConfig, { autoReplaceSvg: false });
+  // coursekit's demos (coursekit/widgets.py) carry two sets of controls: live ones, which call
+  // Python, and precomputed ones, which pick frames embedded in the page through jslinks and
+  // are hidden in a notebook by their own layout. This page has no kernel: swap them.
+  var demoStyle = document.createElement("style");
+  demoStyle.textContent =
+    ".coursekit-demo .coursekit-live { display: none !important; }\n" +
+    ".coursekit-demo .coursekit-static { display: flex !important; }";
+  document.head.appendChild(demoStyle);
   var staticRoot = (document.documentElement.dataset.content_root || "") + "_static/";
   var manager = staticRoot + "html-manager/";
 

@@ -2,12 +2,19 @@
 
 A headless Chromium opens the chapter pages that embed ``wta_vs_wtm_demo()`` and
 ``som_epochs_demo()``, finds the demo (the root widget carries the CSS class
-``coursekit-demo``, its stack of frames ``coursekit-frames``), and checks that moving the
+``coursekit-demo``, its stacks of frames ``coursekit-frames``), and checks that moving the
 frame slider and pressing play change the picture: the bytes behind the visible ``<img>``
-differ. The frames are embedded widget state and the links between Play, slider and stack are
-``jslink``s, so this works in the browser alone; the page must also log no console errors and
-request nothing outside the machine.
+differ. It then works every visible control: the live controls (``coursekit-live``, which
+call Python) must be hidden, and each precomputed one (``coursekit-static``: a button per
+control and the chosen control's slider) must change the picture. The frames are embedded
+widget state and the links between buttons, sliders and stacks are ``jslink``s, so this works
+in the browser alone; the page must also log no console errors, request nothing outside the
+machine, and stay within 4 MB.
+
+Point the tests at a book built beforehand with ``COURSEKIT_BOOK_HTML`` (tests/book/conftest.py).
 """
+
+import urllib.request
 
 import pytest
 
@@ -57,8 +64,27 @@ def assert_quiet(visited, later_errors):
     assert visited.external_requests == []
 
 
+# Visible widgets a reader can move or press, by kind (the player's and the controls').
+VISIBLE_CONTROLS = """demo => [...demo.querySelectorAll(
+        '.widget-slider, .widget-play, .widget-toggle-buttons, .widget-dropdown, ' +
+        '.widget-checkbox, .widget-text, .widget-button')]
+    .filter(e => e.offsetParent !== null)
+    .map(e => e.matches('.widget-slider') ? 'slider'
+             : e.matches('.widget-play') ? 'play'
+             : e.matches('.widget-toggle-buttons') ? 'buttons' : e.className)"""
+
+PAGE_LIMIT = 4_000_000  # bytes of the HTML, embedded widget state (every frame) included
+
+
 def fingerprint(demo):
     return demo.evaluate(VISIBLE_FRAME_FINGERPRINT)
+
+
+def press_on(visited, handle, key):
+    """Focus a slider's handle and press ``key`` (Home: first value, End: last)."""
+    handle.focus()
+    visited.page.keyboard.press(key)
+    visited.page.wait_for_timeout(300)
 
 
 def check_slider_changes_the_picture(browser, site, path):
@@ -83,6 +109,58 @@ def check_play_changes_the_picture(browser, site, path):
     visited.page.wait_for_timeout(1500)
     assert fingerprint(demo) != first, "pressing play did not change the picture"
     assert_quiet(visited, later_errors)
+
+
+def check_every_control_changes_the_picture(browser, site, path):
+    visited, demo, later_errors = open_demo(browser, site, path)
+    live = demo.locator(".coursekit-live")
+    assert live.count() == 1 and not live.is_visible(), "live controls call Python: hidden"
+    buttons = demo.locator(".coursekit-static .widget-toggle-buttons button")
+    n_controls = buttons.count()
+    assert n_controls >= 4, "one button per control"
+    # The reader sees: play, the frame slider, the buttons, and the chosen control's slider.
+    assert sorted(demo.evaluate(VISIBLE_CONTROLS)) == ["buttons", "play", "slider", "slider"]
+    press_on(visited, demo.locator(".widget-slider .noUi-handle").first, "End")  # last frame
+    defaults = shown = fingerprint(demo)
+    for i in range(n_controls):
+        label = buttons.nth(i).inner_text()
+        buttons.nth(i).click()
+        visited.page.wait_for_timeout(300)
+        # the previous control was left off its default; this one starts at its default
+        chosen = fingerprint(demo)
+        assert chosen == defaults, f"{label}: should start at the defaults"
+        if i > 0:
+            assert chosen != shown, f"choosing {label} did not change the picture"
+        sliders = demo.locator(".coursekit-static .widget-slider:visible")
+        assert sliders.count() == 1, f"{label}: expected its one slider"
+        handle = sliders.first.locator(".noUi-handle")
+        press_on(visited, handle, "Home")
+        first = fingerprint(demo)
+        press_on(visited, handle, "End")
+        last = fingerprint(demo)
+        assert first.count(":") == 1 and last.count(":") == 1, (first, last)
+        assert first != last, f"the slider of {label} did not change the picture"
+        if last == defaults:  # the default is the last value: leave the control off it
+            press_on(visited, handle, "Home")
+        shown = fingerprint(demo)
+        assert shown != defaults
+    buttons.nth(0).click()  # back to the first control, left off its default
+    visited.page.wait_for_timeout(300)
+    back = fingerprint(demo)
+    assert back not in (defaults, shown), "choosing the first control did not change the picture"
+    assert_quiet(visited, later_errors)
+
+
+@pytest.mark.parametrize("path", DEMO_PAGES)
+def test_every_visible_demo_control_changes_the_picture_without_a_kernel(browser, site, path):
+    check_every_control_changes_the_picture(browser, site, path)
+
+
+@pytest.mark.parametrize("path", DEMO_PAGES)
+def test_demo_page_with_every_precomputed_frame_stays_within_4_mb(site, path):
+    with urllib.request.urlopen(site + path + ".html") as page:  # served on 127.0.0.1
+        size = len(page.read())
+    assert size <= PAGE_LIMIT, f"{path}.html is {size / 1e6:.2f} MB"
 
 
 @pytest.mark.parametrize("path", DEMO_PAGES)

@@ -10,6 +10,7 @@ import socket
 import threading
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pytest
 import torch
 
@@ -20,6 +21,14 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def close_figures():
+    """Start with no pyplot figure open and close every figure the test opened."""
+    plt.close("all")
+    yield
+    plt.close("all")
 
 
 # --- a local web server for the data loaders' download code (never the real mirrors) ------

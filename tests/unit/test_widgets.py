@@ -3,15 +3,18 @@ recompute without a display.
 
 The frame functions are checked against the models stepped by hand (KohonenNetwork.partial_fit
 one object at a time, SOM's own snapshots) and against closed forms (the running Q's start,
-the U-matrix by explicit loops). Widget tests use small settings (a few frames) to stay fast;
-the default, book-sized demos are built once in the tests marked slow.
+the U-matrix by explicit loops). The frames precomputed for the static page are checked
+against the live recomputation: for every control and each of its precomputed values, moving
+the live control gives the same PNGs. Widget tests use small settings (a few frames) to stay
+fast; the default, book-sized demos are built once in the tests marked slow.
 """
 
 import ipywidgets
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from coursekit import widgets
+from coursekit import plots, widgets
 from coursekit.competitive import KohonenNetwork
 from coursekit.som import SOM
 
@@ -214,12 +217,16 @@ def test_demo_plane_lies_in_the_unit_square(shape):
     assert np.all(np.abs(X) <= 1.0 + 1e-12)
 
 
-def test_demo_plane_blobs_are_four_groups_centred_in_the_quadrants():
+def test_demo_plane_blobs_are_four_tight_groups_centred_in_the_quadrants():
     X = widgets.demo_plane("blobs", n_samples=400)  # Gaussian blobs: a few points leave the square
-    means = [X[(np.sign(X[:, 0]) == sx) & (np.sign(X[:, 1]) == sy)].mean(axis=0)
-             for sx in (-1, 1) for sy in (-1, 1)]
-    # centres (2.5, 7.5) ... of [0, 10]^2 rescaled: (+-0.5, +-0.5); spread 0.16, ~100 per blob
-    np.testing.assert_allclose(np.abs(means), 0.5, atol=0.05)
+    quadrants = [X[(np.sign(X[:, 0]) == sx) & (np.sign(X[:, 1]) == sy)]
+                 for sx in (-1, 1) for sy in (-1, 1)]
+    # centres (2.5, 7.5) ... of [0, 10]^2 rescaled: (+-0.5, +-0.5); spread 0.8 / 5 = 0.16 per
+    # axis, 100 objects per blob. The spread tells blobs from the uniform square (0.29 within a
+    # quadrant), whose quadrant means are +-0.5 too.
+    assert [len(q) for q in quadrants] == [100] * 4
+    np.testing.assert_allclose(np.abs([q.mean(axis=0) for q in quadrants]), 0.5, atol=0.05)
+    np.testing.assert_allclose([q.std(axis=0) for q in quadrants], 0.16, atol=0.03)
 
 
 # --- rendering and the widgets ------------------------------------------------------------------
@@ -227,7 +234,7 @@ def test_demo_plane_blobs_are_four_groups_centred_in_the_quadrants():
 
 def test_rendered_frames_are_distinct_pngs_of_one_size(blobs, bad_start):
     frames = widgets.wta_vs_wtm_frames(blobs, bad_start, steps=40, frame_every=20)
-    pngs = widgets.render_wta_vs_wtm_frames(blobs, frames)
+    pngs = plots.render_wta_vs_wtm_frames(blobs, frames)
     assert len(pngs) == 3
     assert all(png.startswith(PNG_SIGNATURE) for png in pngs)
     assert len(set(pngs)) == 3
@@ -235,10 +242,17 @@ def test_rendered_frames_are_distinct_pngs_of_one_size(blobs, bad_start):
     assert len(sizes) == 1
 
 
+def test_rendering_the_frames_leaves_no_pyplot_figure_behind(close_figures, plane):
+    # In a notebook, a pyplot figure would also show below the demo as a stray static image.
+    frames = widgets.som_epoch_frames(plane, 2, 2, epochs=1)
+    plots.render_som_frames(plane, frames)
+    assert plt.get_fignums() == []
+
+
 def test_render_rejects_data_that_is_not_2d(plane):
     frames = widgets.som_epoch_frames(np.column_stack([plane, plane]), 2, 2, epochs=1)
     with pytest.raises(ValueError, match="2 columns"):
-        widgets.render_som_frames(np.column_stack([plane, plane]), frames)
+        plots.render_som_frames(np.column_stack([plane, plane]), frames)
 
 
 def test_frame_player_links_play_slider_and_stack_in_the_browser():
@@ -269,7 +283,7 @@ def test_frame_player_rejects_no_frames():
 
 @pytest.fixture(scope="module")
 def small_wta_demo():
-    return widgets.wta_vs_wtm_demo(steps=40, n_frames=4)
+    return widgets.wta_vs_wtm_demo(steps=40, n_frames=4, precompute=False)
 
 
 def test_wta_demo_builds_headless_with_its_player_and_controls(small_wta_demo):
@@ -291,7 +305,7 @@ def test_changing_a_wta_demo_control_recomputes_the_frames(small_wta_demo):
 
 
 def test_som_demo_epochs_control_changes_the_number_of_frames(plane):
-    demo = widgets.som_epochs_demo(plane, size=3, epochs=2)
+    demo = widgets.som_epochs_demo(plane, size=3, epochs=2, precompute=False)
     assert "shape" not in demo.controls, "no data menu when the data are given"
     assert len(demo.player.stack.children) == 3
     demo.controls["epochs"].value = 4
@@ -309,9 +323,147 @@ def test_demos_reject_data_that_is_not_2d():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("make", [widgets.wta_vs_wtm_demo, widgets.som_epochs_demo])
-def test_default_demo_builds_with_no_arguments_and_stays_small(make):
+def test_default_demo_builds_with_no_arguments_and_its_frames_stay_small(make):
     demo = make()
-    images = demo.player.stack.children
-    assert len(images) == 31
-    assert demo.player.slider.max == 30
-    assert sum(len(image.value) for image in images) < 1_500_000  # < 2 MB once base64'd
+    assert len(demo.player.stack.children) == 21
+    assert demo.player.slider.max == 20
+    images = {id(image): image for stack in frame_stacks(demo) for image in stack.children}
+    # every precomputed frame, stored once: < 3.4 MB once base64'd, so the page stays < 4 MB
+    assert sum(len(image.value) for image in images.values()) < 2_550_000
+
+
+# --- the controls precomputed for the static page -------------------------------------------------
+
+
+def frame_stacks(demo):
+    """Every stack of frames the demo can show: the player's and each precomputed value's."""
+    stacks = [demo.player.stack]
+    if demo.precomputed is not None:
+        for panel in demo.precomputed.panels.values():
+            stacks += [stack for stack in panel.children if stack is not demo.player.stack]
+    return stacks
+
+
+def pngs(stack):
+    return [bytes(image.value) for image in stack.children]
+
+
+def test_values_around_put_the_scaled_default_on_the_sliders_grid():
+    side = ipywidgets.IntSlider(10, min=2, max=20)
+    assert widgets.values_around(side, (0.5, 1.5)) == [5, 10, 15]
+    width = ipywidgets.FloatSlider(1.0, min=0.05, max=5.0, step=0.05)
+    assert widgets.values_around(width, (1 / 3, 3.0)) == [0.35, 1.0, 3.0]
+    rate = ipywidgets.FloatLogSlider(0.1, base=10, min=-3, max=0)
+    assert widgets.values_around(rate, (0.2, 5.0)) == [0.02, 0.1, 0.5]
+
+
+def test_values_around_stay_in_the_sliders_range_without_repeats():
+    units = ipywidgets.IntSlider(3, min=2, max=12)
+    assert widgets.values_around(units, (0.5, 0.6, 10.0)) == [2, 3, 12]
+
+
+def test_values_around_reject_a_control_that_is_not_a_numeric_slider():
+    with pytest.raises(TypeError, match="control"):
+        widgets.values_around(ipywidgets.Dropdown(options=["a", "b"]), (2.0,))
+
+
+def test_fit_frames_holds_the_last_frame_of_a_shorter_run():
+    assert widgets.fit_frames(["a", "b"], 4) == ["a", "b", "b", "b"]
+
+
+def test_fit_frames_thins_a_longer_run_keeping_its_first_and_last_frames():
+    assert widgets.fit_frames(list("abcdefghi"), 3) == ["a", "e", "i"]
+
+
+def test_fit_frames_rejects_no_frames():
+    with pytest.raises(ValueError, match="frames"):
+        widgets.fit_frames([], 3)
+
+
+@pytest.fixture(scope="module")
+def precomputed_wta_demo():
+    return widgets.wta_vs_wtm_demo(steps=40, n_frames=4)
+
+
+@pytest.fixture(scope="module")
+def precomputed_som_demo():
+    return widgets.som_epochs_demo(size=3, epochs=2, sigma=1.0)
+
+
+def check_precomputed_frames_equal_the_live_recomputation(demo, name):
+    """For each precomputed value of control ``name``: moving the live control there (the
+    others at their defaults) shows the same PNGs, the shorter live run held to the end."""
+    values = demo.precomputed.values[name]
+    default = demo.controls[name].value
+    assert default in values and len(values) >= 2
+    stored = {value: pngs(stack)
+              for value, stack in zip(values, demo.precomputed.panels[name].children)}
+    for value in [v for v in values if v != default] + [default]:
+        demo.controls[name].value = value  # the live control: trains again
+        live = pngs(demo.player.stack)
+        assert len(stored[value]) >= len(live)
+        assert stored[value] == live + [live[-1]] * (len(stored[value]) - len(live)), (name, value)
+
+
+@pytest.mark.parametrize("name", ["lr", "bandwidth", "kernel", "n_units", "steps"])
+def test_wta_precomputed_frames_equal_the_live_recomputation(precomputed_wta_demo, name):
+    check_precomputed_frames_equal_the_live_recomputation(precomputed_wta_demo, name)
+
+
+@pytest.mark.parametrize("name", ["size", "epochs", "lr", "sigma", "mode", "init", "shape"])
+def test_som_precomputed_frames_equal_the_live_recomputation(precomputed_som_demo, name):
+    check_precomputed_frames_equal_the_live_recomputation(precomputed_som_demo, name)
+
+
+@pytest.mark.parametrize("demo_name", ["precomputed_wta_demo", "precomputed_som_demo"])
+def test_every_live_control_has_a_precomputed_slider(request, demo_name):
+    demo = request.getfixturevalue(demo_name)
+    precomputed = demo.precomputed
+    assert list(precomputed.values) == list(demo.controls)
+    assert list(precomputed.choose.options) == [c.description for c in demo.controls.values()]
+    for name, slider in precomputed.sliders.items():
+        assert slider.value == demo.controls[name].value, "each slider starts at the default"
+        assert len(precomputed.panels[name].children) == len(slider.options)
+
+
+@pytest.mark.parametrize("demo_name", ["precomputed_wta_demo", "precomputed_som_demo"])
+def test_every_precomputed_run_is_as_long_as_the_player(request, demo_name):
+    demo = request.getfixturevalue(demo_name)
+    lengths = {len(stack.children) for stack in frame_stacks(demo)}
+    assert lengths == {demo.player.slider.max + 1}
+
+
+def test_precomputed_choices_are_linked_in_the_browser(precomputed_wta_demo):
+    demo = precomputed_wta_demo
+    precomputed = demo.precomputed
+    links = {(link.source[0], link.source[1], link.target[0], link.target[1], link._model_name)
+             for link in precomputed.links + demo.player.links}
+    assert (precomputed.choose, "index", precomputed.pictures, "selected_index",
+            "LinkModel") in links
+    for name, slider in precomputed.sliders.items():
+        assert (slider, "index", precomputed.panels[name], "selected_index", "LinkModel") in links
+    for stack in frame_stacks(demo)[1:]:
+        assert (demo.player.slider, "value", stack, "selected_index",
+                "DirectionalLinkModel") in links, "the frame slider drives every stack"
+
+
+def test_precomputed_controls_hide_in_a_notebook_and_the_live_ones_show(precomputed_som_demo):
+    demo = precomputed_som_demo
+    assert demo.precomputed.layout.display == "none"
+    assert "coursekit-static" in demo.precomputed._dom_classes
+    live = [child for child in demo.children if "coursekit-live" in child._dom_classes]
+    assert len(live) == 1 and live[0].layout.display is None
+    assert all(control in live[0].children[1].children for control in demo.controls.values())
+
+
+def test_a_shorter_precomputed_run_stores_its_held_last_frame_once(precomputed_som_demo):
+    demo = precomputed_som_demo
+    one_epoch = demo.precomputed.panels["epochs"].children[0]  # epochs = 1 of the player's 2
+    assert demo.precomputed.values["epochs"][0] == 1
+    assert one_epoch.children[-1] is one_epoch.children[-2]
+
+
+def test_a_demo_without_precompute_has_only_live_controls():
+    demo = widgets.wta_vs_wtm_demo(steps=40, n_frames=4, precompute=False)
+    assert demo.precomputed is None
+    assert demo.player.children[1] is demo.player.stack
