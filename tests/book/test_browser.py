@@ -3,7 +3,7 @@ output, no console errors, internal links that resolve, and no request leaving t
 
 import pytest
 
-from tests.conftest import toc_pages
+from tests.conftest import ROOT, toc_pages
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +89,31 @@ def test_internal_links_resolve(visits, site, path):
     internal = sorted({h for h in hrefs if h.startswith(site)})
     broken = [h for h in internal if page.request.get(h).status != 200]
     assert not broken
+
+
+def has_solutions(page):
+    """Whether the source of ``page`` holds a sphinx-exercise solution."""
+    source = next((ROOT / f"{page}{suffix}" for suffix in (".md", ".ipynb")
+                   if (ROOT / f"{page}{suffix}").exists()), None)
+    return source is not None and "{solution}" in source.read_text()
+
+
+PAGES_WITH_SOLUTIONS = [p for p in PAGES if has_solutions(p)]
+
+
+@pytest.mark.parametrize("path", PAGES_WITH_SOLUTIONS)
+def test_solutions_are_hidden_until_their_toggle_is_clicked(browser, site, path):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site + path + ".html")
+    page.wait_for_load_state("networkidle")
+    solutions = page.locator("div.solution")
+    assert solutions.count() >= 1, "the page's solutions are not rendered"
+    for i in range(solutions.count()):
+        solution = solutions.nth(i)
+        body = solution.locator(":scope > section")
+        assert solution.locator(".admonition-title").is_visible()
+        assert body.count() == 1 and body.is_hidden(), f"solution {i + 1} shows before a click"
+        solution.locator("button.toggle-button").click()
+        body.wait_for(state="visible", timeout=5000)
+    context.close()
