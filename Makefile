@@ -36,7 +36,7 @@ book-quick: $(STAMP)
 	@echo "Open $(CURDIR)/_build/quick/_build/html/index.html"
 
 test: $(STAMP)
-	tools/prerequisites.sh data browser
+	tools/prerequisites.sh data browser sandbox postgres
 	COURSEKIT_QUICK=1 $(BIN)/python -m pytest
 
 lab: $(STAMP)
@@ -46,7 +46,10 @@ exercises: $(STAMP)
 	$(BIN)/python -m grading release
 
 JOBS ?= 1
+# Each submission's kernel runs in a bubblewrap sandbox: installed here when we are root with apt,
+# otherwise prerequisites.sh stops with the command to run.
 grade: $(STAMP)
+	tools/prerequisites.sh sandbox
 	$(BIN)/python -m grading grade --jobs $(JOBS)
 
 feedback: $(STAMP)

@@ -32,7 +32,12 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 if ROOT not in sys.path:  # so the course's own preprocessors (grading/) import from any folder
     sys.path.insert(0, ROOT)
 
-from grading.preprocessors import BoundedExecute, HideHiddenTestTracebacks, OverwriteKnownCells
+from grading.preprocessors import (
+    BoundedExecute,
+    HideHiddenTestTracebacks,
+    OverwriteKnownCells,
+    RemoveLeakedHiddenTests,
+)
 
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 
@@ -41,6 +46,8 @@ c.CourseDirectory.root = ROOT
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 # submitted/<student>/<assignment>/, autograded/..., feedback/... keep nbgrader's defaults.
+# python -m grading grade keeps each submission's whole nbgrader log, for instructors only, in
+# autograded/<student>/<assignment>.log: outside the folders nbgrader copies into feedback/.
 c.CourseDirectory.db_url = os.environ.get("COURSEKIT_GRADEBOOK_URL") or (
     "sqlite:///" + os.path.join(ROOT, "gradebook.db")
 )
@@ -92,7 +99,10 @@ c.Autograde.sanitize_preprocessors = [
 
 # nbgrader's default autograding steps, with Execute replaced by a subclass that stops keeping
 # a cell's output past 100,000 characters while it runs (a printing loop would otherwise fill
-# the grader's memory before the cell's time limit). Its Execute settings above still apply.
+# the grader's memory before the cell's time limit), and that starts the notebook's kernel in
+# the bubblewrap sandbox `python -m grading grade` prepared (grading/sandbox.py: no network,
+# no view of the course, an unprivileged user, limits; --unsafe-no-sandbox turns it off; run
+# directly, `nbgrader autograde` refuses to start a kernel). Its Execute settings above apply.
 c.Autograde.autograde_preprocessors = [
     BoundedExecute,
     IgnorePattern,
@@ -106,12 +116,14 @@ c.Autograde.autograde_preprocessors = [
 # (grading/integrity.py) live in the grading command, outside nbgrader.
 
 # --- feedback -------------------------------------------------------------------------------
-# Students see the visible tests and their own code, never the hidden tests: the tracebacks of
-# cells that hold hidden tests are cut to their last line first (they would quote the hidden
-# code), then the hidden regions themselves are removed.
+# Students see the visible tests and their own code, never the hidden tests: outputs that quote
+# a hidden test (a student cell printing IPython's history, In/_ih) are replaced by a note, the
+# tracebacks of cells that hold hidden tests are cut to their last line (they would quote the
+# hidden code), then the hidden regions themselves are removed.
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     CSSHTMLHeaderPreprocessor,
+    RemoveLeakedHiddenTests,
     HideHiddenTestTracebacks,
     ClearHiddenTests,
 ]

@@ -34,8 +34,21 @@ Defences: each submission runs in its own process under a memory cap (--memory-g
 beyond 100,000 characters per cell is dropped, and code that patches what the tests rely on
 (np.allclose = ..., __eq__, setattr, exec, a rebound np...) is found by reading the notebook
 outside the kernel: its autograded points are withheld and the status says "needs manual
-grading" with the finding, for an instructor to review in formgrader. With --jobs N, N
-submissions are graded at once."""
+grading" with the finding, for an instructor to review in formgrader.
+
+Sandbox: every notebook's kernel runs under bubblewrap (Debian package bubblewrap; `make grade`
+installs it as root) as an unprivileged user, with no network, a read-only system, a private
+/tmp and a writable copy of its own submitted folder: it cannot see solutions/, exercises/,
+nbgrader_config.py, the gradebook, .git, autograded/, feedback/ or other submissions; limits on
+processes, CPU seconds, file size and open files; all its processes end with its grading.
+Without bubblewrap grading stops and names the install command; --unsafe-no-sandbox grades
+without it. Outputs that quote a hidden test are removed and reported as tampering. reason is
+one line; nbgrader's whole log is in autograded/<student>/<assignment>.log.
+
+With --jobs N, N submissions are graded at once;
+with --scheduler tcp://HOST:8786 each one is a task on a Dask
+cluster (the gradebook must then be PostgreSQL). --format canvas|moodle writes the file those
+systems import (the status CSV still goes to grades.csv)."""
 
 FEEDBACK_HELP = """\
 Write feedback/<student>/<assignment>/<notebook>.html for every autograded submission
@@ -100,6 +113,30 @@ def main(argv=None):
                 help="seconds one submission may take in all (default: the sum "
                 "of its cells' limits plus 120 s)",
             )
+            command.add_argument(
+                "--unsafe-no-sandbox",
+                action="store_true",
+                help="run every submitted notebook's kernel WITHOUT the bubblewrap sandbox: the "
+                "submitted code can then read solutions/ and the hidden tests, change any course "
+                "file, use the network and leave processes behind (only for trusted notebooks, "
+                "or where bubblewrap cannot run)",
+            )
+            command.add_argument(
+                "--scheduler",
+                default=None,
+                metavar="ADDRESS",
+                help="grade on a Dask distributed cluster, one task per submission, e.g. "
+                "tcp://HOST:8786 (needs a PostgreSQL gradebook: COURSEKIT_GRADEBOOK_URL; "
+                "workers need the course folder at the same path; --jobs is then ignored)",
+            )
+            command.add_argument(
+                "--format",
+                choices=("status", "canvas", "moodle"),
+                default="status",
+                help="what --output holds: the status CSV (default), or Canvas's or Moodle's "
+                "gradebook import (one row per student, one column per assignment, empty "
+                "where no final score; the status CSV then goes to grades.csv)",
+            )
     args = parser.parse_args(argv)
 
     use_this_python()
@@ -119,6 +156,7 @@ def main(argv=None):
         return 0
     if args.command == "grade":
         from grading.grade import grade
+        from grading.sandbox import SandboxUnavailable
 
         output = args.output or course.root / "grades.csv"
         from grading.grade import DEFAULT_MEMORY_GB
@@ -127,10 +165,34 @@ def main(argv=None):
             parser.error(f"--jobs must be at least 1, got {args.jobs}")
         if args.memory_gb is not None and args.memory_gb <= 0:
             parser.error(f"--memory-gb must be positive, got {args.memory_gb}")
-        _, setup_errors = grade(
-            course, output, force=args.force, submission_timeout=args.submission_timeout,
-            jobs=args.jobs, memory_gb=args.memory_gb or DEFAULT_MEMORY_GB,
-        )
+        if args.scheduler:
+            from grading.cluster import require_shared_gradebook
+
+            try:
+                require_shared_gradebook(course.db_url)
+            except ValueError as error:
+                parser.error(f"--scheduler: {error}")
+        status_output = output if args.format == "status" else course.root / "grades.csv"
+        if args.format != "status" and not args.output:
+            output = course.root / f"grades-{args.format}.csv"
+        try:
+            rows, setup_errors = grade(
+                course, status_output, force=args.force,
+                submission_timeout=args.submission_timeout, jobs=args.jobs,
+                memory_gb=args.memory_gb or DEFAULT_MEMORY_GB, scheduler=args.scheduler,
+                sandbox=not args.unsafe_no_sandbox,
+            )
+        except SandboxUnavailable as error:  # bubblewrap missing: the message names the fix
+            print(f"grade: {error}", file=sys.stderr)
+            return 2
+        except ConnectionError as error:  # no scheduler, or a scheduler without workers
+            print(f"--scheduler: {error}", file=sys.stderr)
+            return 2
+        if args.format != "status":
+            from grading.export import write
+
+            write(rows, output, args.format)
+            print(f"wrote the {args.format} import file {output}")
         return 1 if setup_errors else 0
     from grading.feedback import feedback
 

@@ -19,6 +19,13 @@ formgrader survive a second ``grade``. Before a submission is autograded again, 
 leave an earlier score behind.
 
 Defences (each tested in tests/grading):
+  * the notebook's kernel runs in a bubblewrap sandbox (grading.sandbox, unless
+    ``sandbox=False``, i.e. ``--unsafe-no-sandbox``): an unprivileged user with no network,
+    no view of the course or other submissions, a writable copy of its own folder, a private
+    /tmp, limits on processes, CPU seconds, file size and open files; all its processes end with
+    its grading. A submitted folder with symbolic links is not graded; outputs that quote a
+    hidden test are removed and reported as tampering. ``reason`` is one line; nbgrader's whole
+    log is kept in ``autograded/<student>/<assignment>.log``;
   * the notebook's kernel and nbgrader run under a memory cap (``memory_gb``, default 4 GiB of
     address space): a submission that allocates without end fails alone;
   * output beyond 100,000 characters per cell is dropped while the cell runs (BoundedExecute);
@@ -31,6 +38,7 @@ Defences (each tested in tests/grading):
 """
 
 import concurrent.futures
+import contextlib
 import csv
 import hashlib
 import json
@@ -78,17 +86,29 @@ class Row:
 
 
 def grade(course, output, *, force=False, submission_timeout=None, jobs=1,
-          memory_gb=DEFAULT_MEMORY_GB, log=print):
+          memory_gb=DEFAULT_MEMORY_GB, log=print, scheduler=None, sandbox=True):
     """Autograde everything in submitted/ and write ``output`` (CSV).
 
     ``jobs`` submissions are autograded at the same time (each in its own process); progress is
-    logged as each one finishes. Returns ``(rows, setup_errors)``: the CSV rows, and the reasons
+    logged as each one finishes. With ``scheduler`` (``tcp://HOST:8786``) each submission is
+    graded on a Dask cluster instead (grading.cluster; the gradebook must be PostgreSQL) and
+    ``jobs`` is ignored. Returns ``(rows, setup_errors)``: the CSV rows, and the reasons
     some assignments could not be loaded into the gradebook (their submissions' rows say failed).
+
+    ``sandbox`` (default True) runs every notebook's kernel in a bubblewrap sandbox
+    (grading.sandbox); it raises ``grading.sandbox.SandboxUnavailable``, naming the install
+    command, before grading anything when bubblewrap is missing here (with ``scheduler``, a
+    worker without it fails its submissions with that message). ``sandbox=False`` is
+    ``--unsafe-no-sandbox``: the submitted code can then read and change the whole course.
     """
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     if not memory_gb > 0:
         raise ValueError(f"memory_gb must be positive, got {memory_gb!r}")
+    if sandbox and not scheduler:  # on a cluster each worker checks (a failed row says why)
+        from grading.sandbox import check_available
+
+        check_available()
     submissions = course.submissions()
     if not submissions:
         log(f"no submissions in {course.submitted} (expected <student>/<assignment>/ folders)")
@@ -111,15 +131,28 @@ def grade(course, output, *, force=False, submission_timeout=None, jobs=1,
         else:
             row, outcome = grade_submission(course, state.get(f"{student}/{assignment}", {}),
                                             student, assignment, force, submission_timeout,
-                                            memory_gb)
+                                            memory_gb, sandbox=sandbox)
         return row, outcome, time.monotonic() - started
 
     rows = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(grade_one, student, assignment)
-                   for student, assignment in submissions]
+    if scheduler:  # one Dask task per submission; bookkeeping stays here (grading.cluster)
+        from grading.cluster import ClusterExecutor
+
+        pool = ClusterExecutor(scheduler, course.db_url)
+    else:
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+    with pool:
+        futures = {pool.submit(grade_one, student, assignment): (student, assignment)
+                   for student, assignment in submissions}
         for future in concurrent.futures.as_completed(futures):
-            row, outcome, seconds = future.result()
+            try:
+                row, outcome, seconds = future.result()
+            except Exception as error:  # on a cluster: a worker lost or broken, not this loop
+                if not scheduler:
+                    raise
+                reason = " ".join(f"the cluster could not grade it: {type(error).__name__}: "
+                                  f"{error}".split())
+                row, outcome, seconds = failed(*futures[future], None, reason[:300]), None, 0.0
             if outcome is not None:
                 state[f"{row.student}/{row.assignment}"] = outcome
                 save_state(course, state)
@@ -146,7 +179,7 @@ def failed(student, assignment, max_score, reason):
 
 
 def grade_submission(course, previous, student, assignment, force, submission_timeout,
-                     memory_gb=DEFAULT_MEMORY_GB):
+                     memory_gb=DEFAULT_MEMORY_GB, *, sandbox=True):
     """Autograde one submission unless it is up to date; return ``(row, outcome)``, where
     ``outcome`` is what to remember about this run (``previous`` when nothing was done)."""
     fingerprint = submission_fingerprint(course, student, assignment)
@@ -157,10 +190,12 @@ def grade_submission(course, previous, student, assignment, force, submission_ti
     ):
         outcome = previous
     else:
-        outcome = autograde(course, student, assignment, submission_timeout, memory_gb)
+        outcome = autograde(course, student, assignment, submission_timeout, memory_gb,
+                            sandbox=sandbox)
         outcome["fingerprint"] = fingerprint
         if outcome["status"] != FAILED:
-            outcome["findings"] = [str(f) for f in tampering_findings(course, student, assignment)]
+            outcome["findings"] = outcome.pop("leaks", []) + [
+                str(f) for f in tampering_findings(course, student, assignment)]
             if outcome["findings"]:
                 gradebook.withhold_autograded_points(course, student, assignment)
     if outcome["status"] == FAILED:
@@ -205,15 +240,24 @@ def is_recorded(course, student, assignment, previous):
     return notebook_folder.is_dir() and gradebook.find_submission(course, student, assignment) is not None
 
 
-def autograde(course, student, assignment, submission_timeout=None, memory_gb=DEFAULT_MEMORY_GB):
+def autograde(course, student, assignment, submission_timeout=None, memory_gb=DEFAULT_MEMORY_GB,
+              *, sandbox=True):
     """Run ``nbgrader autograde`` on one submission in a child process; return the outcome.
 
-    The outcome is ``{"status": "autograded"}`` or ``{"status": "failed", "reason": ...}``.
+    The outcome is ``{"status": "autograded", "leaks": [...]}`` (``leaks``: outputs that quoted
+    a hidden test and were removed, see grading.feedback) or ``{"status": "failed", "reason":
+    ...}``. With ``sandbox`` (the default) the notebook's kernel runs in a bubblewrap sandbox
+    (grading.sandbox). nbgrader's whole log goes to ``autograded/<student>/<assignment>.log``
+    (for instructors; see log_path).
     """
     forget_submission(course, student, assignment)
     missing = missing_notebooks(course, student, assignment)
     if missing:
         return {"status": FAILED, "reason": f"no {', '.join(missing)} in the submitted folder"}
+    odd = not_plain_files(course.submitted / student / assignment)
+    if odd:  # nbgrader would copy what a link points to (solutions/...) into autograded/
+        return {"status": FAILED, "reason": "the submitted folder holds symbolic links or special "
+                f"files, which are not graded: {', '.join(odd[:5])}"}
     limit = submission_timeout or notebook_time_limit(course, assignment)
     command = [
         sys.executable, "-m", "grading.limited", f"{memory_gb:g}",  # memory cap, kernel included
@@ -226,37 +270,99 @@ def autograde(course, student, assignment, submission_timeout=None, memory_gb=DE
         student,
         "--force",
     ]
-    with tempfile.TemporaryFile(mode="w+") as log_file:
-        process = subprocess.Popen(
-            command,
-            cwd=course.root,
-            env=autograde_environment(),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # one process group: a timeout kills nbgrader and its children
-        )
-        try:
-            process.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            forget_submission(course, student, assignment)
-            return {
-                "status": FAILED,
-                "reason": f"grading the notebook took longer than {limit:g} s "
-                "in all and was stopped",
-            }
-        log_file.seek(0)
-        log = log_file.read()
+    from grading.sandbox import Limits, SandboxUnavailable, prepared
+
+    if sandbox:
+
+        # CPU seconds per process: never more than the whole submission may take
+        context = prepared(course, student, assignment,
+                           limits=Limits(cpu_seconds=int(limit) + 1))
+    else:
+        context = contextlib.nullcontext({**os.environ, "COURSEKIT_SANDBOX": "off"})
+    try:
+        with context as env, tempfile.TemporaryFile(mode="w+") as log_file:
+            process = subprocess.Popen(
+                command,
+                cwd=course.root,
+                env=autograde_environment(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # one process group: a timeout kills nbgrader, children
+            )
+            try:
+                process.wait(timeout=limit)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                timed_out = True
+            log_file.seek(0)
+            log = log_file.read()
+    except SandboxUnavailable as error:
+        return {"status": FAILED, "reason": one_line(str(error))}
+    if timed_out:
+        forget_submission(course, student, assignment)
+        keep_log(course, student, assignment, log)
+        return {
+            "status": FAILED,
+            "reason": f"grading the notebook took longer than {limit:g} s in all and was stopped",
+        }
     if process.returncode != 0:
         forget_submission(course, student, assignment)  # no partial grades left in the gradebook
-        return {"status": FAILED, "reason": explain_failure(log, process.returncode)}
-    return {"status": "autograded"}
+        where = keep_log(course, student, assignment, log)
+        return {"status": FAILED,
+                "reason": f"{explain_failure(log, process.returncode)} (log: {where})"}
+    leaks = remove_leaks(course, student, assignment)
+    keep_log(course, student, assignment, log)
+    return {"status": "autograded", "leaks": leaks}
 
 
-def autograde_environment():
-    """The child's environment: nbgrader_config.py must load, and must import this package."""
-    env = dict(os.environ)
+def log_path(course, student, assignment):
+    """``autograded/<student>/<assignment>.log``: beside the autograded folder, not in it, so that
+    it outlives a failed run (which leaves no folder) and nbgrader never copies it to feedback."""
+    return course.autograded / student / f"{assignment}.log"
+
+
+def keep_log(course, student, assignment, log):
+    """Write nbgrader's whole log beside the autograded notebook; return its path, relative."""
+    path = log_path(course, student, assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(log, encoding="utf-8")
+    return str(path.relative_to(course.root))
+
+
+def one_line(text):
+    return " ".join(text.split())
+
+
+def not_plain_files(folder):
+    """Paths (relative) in ``folder`` that are neither plain files nor folders, links included."""
+    odd = []
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            odd.append(str(path.relative_to(folder)))
+    return odd
+
+
+def remove_leaks(course, student, assignment):
+    """Remove outputs that quote a hidden test from the autograded notebooks; return findings."""
+    from grading.feedback import remove_leaked_hidden_tests
+
+    findings = []
+    for path in sorted((course.autograded / student / assignment).glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        cells = remove_leaked_hidden_tests(notebook)
+        if cells:
+            nbformat.write(notebook, path)
+            findings += [f"{cell}: its output quoted a hidden test (removed)" for cell in cells]
+    return findings
+
+
+def autograde_environment(base=None):
+    """The child's environment (from ``base``, default ours): nbgrader_config.py must load,
+    and must import this package."""
+    env = dict(os.environ if base is None else base)
     # traitlets only logs a broken config file and goes on with defaults: never grade that way
     env["TRAITLETS_APPLICATION_RAISE_CONFIG_FILE_ERROR"] = "1"
     package_parent = str(Path(__file__).resolve().parents[1])

@@ -8,6 +8,8 @@ import re
 import tempfile
 from pathlib import Path
 
+DEFAULT_COURSE = "default_course"  # what nbgrader.api.Gradebook() files things under by default
+
 
 def forget_grades(course, student, assignment):
     """Remove a submission's grades, automatic and manual (nothing if it has none)."""
@@ -35,11 +37,18 @@ def withhold_autograded_points(course, student, assignment):
 
 
 def load_assignment(course, assignment):
-    """generate_assignment with the real gradebook but a scratch release folder."""
+    """generate_assignment with the real gradebook but a scratch release folder.
+
+    The assignment is filed under a course that exists: nbgrader's ``CourseDirectory.course_id``
+    defaults to "", for which its gradebook creates no course row, and PostgreSQL (unlike
+    SQLite, which does not check foreign keys) then refuses the assignment. Without a
+    course_id in nbgrader_config.py it goes to "default_course", the course nbgrader's
+    ``Gradebook()`` creates by default.
+    """
+    course_id = course.setting("CourseDirectory", "course_id", "") or DEFAULT_COURSE
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as scratch:
-        result = course.api(release_directory=str(Path(scratch) / "release")).generate_assignment(
-            assignment, force=True, create=True
-        )
+        api = course.api(release_directory=str(Path(scratch) / "release"), course_id=course_id)
+        result = api.generate_assignment(assignment, force=True, create=True)
     if result["success"]:
         return None
     errors = re.findall(r"^\s*(\w*Error\b.*)$", result.get("log", ""), flags=re.MULTILINE)

@@ -21,9 +21,10 @@ What counts as reaching in (each with the reason an honest solution never needs 
 * the reflection and execution tools that do the same things indirectly: ``setattr``,
   ``delattr``, ``exec``, ``eval``, ``compile``, ``__import__``, ``globals``, ``vars``,
   ``get_ipython``, the modules ``builtins``, ``gc``, ``ctypes``, ``inspect``, ``importlib``,
-  ``unittest.mock``, the import and frame hooks of ``sys`` (``sys.modules``, ``sys._getframe``,
-  ``sys.settrace``, ...), and frame or dunder attributes (``__dict__``, ``__globals__``,
-  ``f_back``, ...);
+  ``unittest.mock``, ``linecache``, IPython's history (``In``, ``Out``, ``_ih``, ``_i3``:
+  it holds the code of the hidden tests that ran before), the import and frame hooks of
+  ``sys`` (``sys.modules``, ``sys._getframe``, ``sys.settrace``, ...), and frame or dunder
+  attributes (``__dict__``, ``__globals__``, ``f_back``, ...);
 * IPython magics and shell escapes (``%run``, ``!cmd``), and code that does not parse.
 
 Honest idioms pass: ``import sys`` to print a version, a ``@dataclass``, ``%matplotlib
@@ -41,7 +42,10 @@ FORBIDDEN_CALLS = {
     "setattr", "delattr", "exec", "eval", "compile", "__import__", "globals", "vars",
     "get_ipython", "breakpoint",
 }
-FORBIDDEN_MODULES = {"builtins", "gc", "ctypes", "inspect", "importlib", "unittest", "mock"}
+FORBIDDEN_MODULES = {"builtins", "gc", "ctypes", "inspect", "importlib", "unittest", "mock",
+                     "linecache"}
+# IPython's input and output history: a later cell could print the hidden tests that ran before.
+HISTORY_NAMES = re.compile(r"^(?:In|Out|_ih|_oh|_dh|_ii|_iii|_i\d+)$")
 # What of sys can reach into other code: the module table and import machinery, frames, tracing.
 SYS_HOOKS = {
     "modules", "meta_path", "path_hooks", "path_importer_cache", "_getframe", "_current_frames",
@@ -171,6 +175,9 @@ def reach_in(node, modules):
             return f"changes {ast.unparse(node)}, an attribute of an imported module"
     if isinstance(node, ast.Name) and is_dunder(node.id) and node.id not in HARMLESS_DUNDERS:
         return f"uses {node.id}"
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and HISTORY_NAMES.match(
+            node.id):
+        return f"reads IPython's history ({node.id}), which holds the hidden tests' code"
     if isinstance(node, ast.ClassDef):
         patched = sorted(
             defined_name(item) for item in node.body

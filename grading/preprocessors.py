@@ -48,6 +48,18 @@ class HideHiddenTestTracebacks(NbGraderPreprocessor):
         return cell, resources
 
 
+class RemoveLeakedHiddenTests(NbGraderPreprocessor):
+    """Replace every output that quotes a hidden test by a note (grading.feedback explains how
+    a submission can print one). Run it before ClearHiddenTests, which removes the hidden code
+    this looks for."""
+
+    def preprocess(self, nb, resources):
+        from grading.feedback import remove_leaked_hidden_tests
+
+        remove_leaked_hidden_tests(nb)
+        return nb, resources
+
+
 class BoundedExecute(Execute):
     """nbgrader's Execute, keeping at most ``max_output_chars`` characters of output per cell.
 
@@ -86,6 +98,12 @@ class BoundedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._kept_chars = {}  # cell index -> characters of output kept so far
+        # The kernel runs in the sandbox the grader prepared (grading.sandbox); without one,
+        # and without --unsafe-no-sandbox, this raises instead of running the notebook.
+        from grading.sandbox import SandboxedKernelManager, sandbox_from_environment
+
+        if km is None and sandbox_from_environment() is not None:
+            self.kernel_manager_class = SandboxedKernelManager
         return super().preprocess(nb, resources, km)
 
 

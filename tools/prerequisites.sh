@@ -5,6 +5,8 @@
 #            Jane Austen's novels (the loader's search, CRAN; offline, r-cran-janeaustenr)
 #   browser  a Chromium for the browser tests (an installed one; as root, Debian's chromium;
 #            otherwise Playwright's own download)
+#   sandbox  bubblewrap, the sandbox every submission's kernel runs in (Debian's bubblewrap)
+#   postgres a PostgreSQL server for the gradebook tests (Debian's postgresql: initdb, pg_ctl)
 # Where nothing works it stops and prints the exact command to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,10 +80,49 @@ ensure_browser() {
   exit 1
 }
 
+ensure_sandbox() {
+  if command -v bwrap >/dev/null && bwrap --ro-bind / / --unshare-pid --unshare-net true 2>/dev/null; then
+    echo "Sandbox: $(bwrap --version)"; return
+  fi
+  if ! command -v bwrap >/dev/null && as_root_with_apt && apt_install bubblewrap \
+      && bwrap --ro-bind / / --unshare-pid --unshare-net true; then
+    echo "Sandbox: Debian's bubblewrap"; return
+  fi
+  if command -v bwrap >/dev/null; then
+    echo >&2 "bubblewrap is installed but cannot make a sandbox here (it needs root or"
+    echo >&2 "unprivileged user namespaces). Grade as root, or enable them:"
+    echo >&2 "  sudo sysctl -w kernel.unprivileged_userns_clone=1"
+  else
+    echo >&2 "No bubblewrap, the sandbox submissions are graded in. Run:"
+    echo >&2 "  sudo apt-get install -y bubblewrap"
+  fi
+  echo >&2 "(or grade without any protection: .venv/bin/python -m grading grade --unsafe-no-sandbox)"
+  exit 1
+}
+
+pg_bin() {  # Debian puts initdb and pg_ctl in /usr/lib/postgresql/<version>/bin
+  for dir in /usr/lib/postgresql/*/bin; do
+    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then echo "$dir"; return 0; fi
+  done
+  command -v initdb >/dev/null && command -v pg_ctl >/dev/null && dirname "$(command -v initdb)"
+}
+
+ensure_postgres() {
+  if pg_bin >/dev/null; then echo "PostgreSQL: $(pg_bin)"; return; fi
+  if as_root_with_apt && apt_install postgresql && pg_bin >/dev/null; then
+    echo "PostgreSQL: Debian's postgresql"; return
+  fi
+  echo >&2 "No PostgreSQL server (initdb, pg_ctl) for the gradebook tests. Run:"
+  echo >&2 "  sudo apt-get install -y postgresql"
+  exit 1
+}
+
 for what in "$@"; do
   case "$what" in
     data) ensure_data; ensure_corpus ;;
     browser) ensure_browser ;;
-    *) echo "usage: $0 data|browser ..." >&2; exit 2 ;;
+    sandbox) ensure_sandbox ;;
+    postgres) ensure_postgres ;;
+    *) echo "usage: $0 data|browser|sandbox|postgres ..." >&2; exit 2 ;;
   esac
 done

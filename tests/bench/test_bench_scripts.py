@@ -30,7 +30,8 @@ def tables(text):
 
 
 def test_there_are_benchmark_scripts():
-    assert {"som_vs_minisom.py", "clustering_vs_sklearn.py", "course_operations.py"} <= {
+    assert {"som_vs_minisom.py", "clustering_vs_sklearn.py", "course_operations.py",
+            "grading_throughput.py"} <= {
         path.name for path in SCRIPTS
     }
 
