@@ -25,7 +25,8 @@ Defences (each tested in tests/grading):
     /tmp, limits on processes, CPU seconds, file size and open files; all its processes end with
     its grading. A submitted folder with symbolic links is not graded; outputs that quote a
     hidden test are removed and reported as tampering. ``reason`` is one line; nbgrader's whole
-    log is kept in ``autograded/<student>/<assignment>.log``;
+    log (its head and tail past 1.1 MB, see read_log) is kept in
+    ``autograded/<student>/<assignment>.log``;
   * the notebook's kernel and nbgrader run under a memory cap (``memory_gb``, default 4 GiB of
     address space): a submission that allocates without end fails alone;
   * output beyond 100,000 characters per cell is dropped while the cell runs (BoundedExecute);
@@ -63,6 +64,7 @@ STATE_FILE = ".coursekit-grading.json"  # inside autograded/: what was graded, f
 KERNEL_STARTUP_ALLOWANCE = 120  # seconds on top of the cells' own limits (kernel start, I/O)
 DEFAULT_MEMORY_GB = 4.0  # address space per grading process; `import torch` alone takes ~1 GiB
 TAMPERING = "suspected tampering"
+LOG_HEAD_BYTES, LOG_TAIL_BYTES = 100_000, 1_000_000  # what is kept of a long nbgrader log
 
 
 @dataclass
@@ -280,7 +282,7 @@ def autograde(course, student, assignment, submission_timeout=None, memory_gb=DE
     else:
         context = contextlib.nullcontext({**os.environ, "COURSEKIT_SANDBOX": "off"})
     try:
-        with context as env, tempfile.TemporaryFile(mode="w+") as log_file:
+        with context as env, tempfile.TemporaryFile() as log_file:
             process = subprocess.Popen(
                 command,
                 cwd=course.root,
@@ -297,8 +299,7 @@ def autograde(course, student, assignment, submission_timeout=None, memory_gb=DE
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 timed_out = True
-            log_file.seek(0)
-            log = log_file.read()
+            log = read_log(log_file)
     except SandboxUnavailable as error:
         return {"status": FAILED, "reason": one_line(str(error))}
     if timed_out:
@@ -316,6 +317,21 @@ def autograde(course, student, assignment, submission_timeout=None, memory_gb=DE
     leaks = remove_leaks(course, student, assignment)
     keep_log(course, student, assignment, log)
     return {"status": "autograded", "leaks": leaks}
+
+
+def read_log(log_file):
+    """nbgrader's log (a binary file), or its head and tail when it is long: the kernel writes
+    to the same file (a submission can fill it up to the sandbox's file size limit, 256 MiB,
+    which would then be held in the grader's memory and kept on disk for each such submission)."""
+    size = log_file.seek(0, os.SEEK_END)
+    log_file.seek(0)
+    if size <= LOG_HEAD_BYTES + LOG_TAIL_BYTES:
+        return log_file.read().decode("utf-8", errors="replace")
+    head = log_file.read(LOG_HEAD_BYTES).decode("utf-8", errors="replace")
+    log_file.seek(size - LOG_TAIL_BYTES)
+    tail = log_file.read().decode("utf-8", errors="replace")
+    cut = size - LOG_HEAD_BYTES - LOG_TAIL_BYTES
+    return f"{head}\n... {cut} bytes of the log cut by the grader ...\n{tail}"
 
 
 def log_path(course, student, assignment):
@@ -491,7 +507,10 @@ def submission_fingerprint(course, student, assignment):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             if ".ipynb_checkpoints" in path.parts:
                 continue
-            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+            digest.update(str(path.relative_to(folder)).encode() + b"\0")
+            with open(path, "rb") as file:  # in blocks: a huge submitted file stays on disk
+                for block in iter(lambda: file.read(1 << 20), b""):
+                    digest.update(block)
         digest.update(b"\1")
     digest.update((course.root / "nbgrader_config.py").read_bytes())
     digest.update(os.environ.get("COURSEKIT_CELL_TIMEOUT", "").encode())

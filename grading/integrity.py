@@ -23,8 +23,13 @@ What counts as reaching in (each with the reason an honest solution never needs 
   ``get_ipython``, the modules ``builtins``, ``gc``, ``ctypes``, ``inspect``, ``importlib``,
   ``unittest.mock``, ``linecache``, IPython's history (``In``, ``Out``, ``_ih``, ``_i3``:
   it holds the code of the hidden tests that ran before), the import and frame hooks of
-  ``sys`` (``sys.modules``, ``sys._getframe``, ``sys.settrace``, ...), and frame or dunder
-  attributes (``__dict__``, ``__globals__``, ``f_back``, ...);
+  ``sys`` (``sys.modules``, ``sys._getframe``, ``sys.settrace``, ``sys.path``, ...), and frame
+  or dunder attributes (``__dict__``, ``__globals__``, ``f_back``, ...), also when read through
+  ``getattr`` (``getattr(print, "__self__")`` is ``builtins``) or by a computed name;
+* the kernel itself: ``IPython`` (except ``IPython.display``), ``ipykernel``,
+  ``jupyter_client``, ``zmq`` (the shell can silence every failed test), and code that runs
+  bytes or files the scan cannot read: ``pickle`` (and ``allow_pickle=``), ``marshal``,
+  ``runpy``, ``site``, ``code``...; a cell too deeply nested to parse is a finding too;
 * IPython magics and shell escapes (``%run``, ``!cmd``), and code that does not parse.
 
 Honest idioms pass: ``import sys`` to print a version, a ``@dataclass``, ``%matplotlib
@@ -40,16 +45,23 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 FORBIDDEN_CALLS = {
     "setattr", "delattr", "exec", "eval", "compile", "__import__", "globals", "vars",
-    "get_ipython", "breakpoint",
+    "get_ipython", "breakpoint", "attrgetter", "methodcaller",
 }
 FORBIDDEN_MODULES = {"builtins", "gc", "ctypes", "inspect", "importlib", "unittest", "mock",
-                     "linecache"}
+                     "linecache",
+                     # the kernel itself: its shell, its messages (IPython.display is allowed)
+                     "IPython", "ipykernel", "jupyter_client", "zmq", "comm",
+                     # code run from bytes or files the scan cannot read
+                     "pickle", "marshal", "shelve", "dill", "cloudpickle", "runpy", "pkgutil",
+                     "site", "zipimport", "code", "codeop"}
+ALLOWED_SUBMODULES = {"IPython.display"}
 # IPython's input and output history: a later cell could print the hidden tests that ran before.
 HISTORY_NAMES = re.compile(r"^(?:In|Out|_ih|_oh|_dh|_ii|_iii|_i\d+)$")
 # What of sys can reach into other code: the module table and import machinery, frames, tracing.
 SYS_HOOKS = {
     "modules", "meta_path", "path_hooks", "path_importer_cache", "_getframe", "_current_frames",
     "settrace", "setprofile", "addaudithook", "displayhook", "excepthook", "breakpointhook",
+    "path",  # the working folder back on it: a module the notebook wrote replaces a library
 }
 # Magics that only time or draw what a cell does: the cell's code is checked without them.
 TIMING_MAGIC = re.compile(r"^(\s*)%(?:time|timeit)((?:\s+-(?:[nrp]\s*\d+|[tcqov]))*)\s+(?=\S)")
@@ -102,6 +114,13 @@ def check_notebook(notebook, trusted):
 
 def check_cell(source, label, protected):
     """Findings in one student cell; ``protected`` maps names bound by locked cells to how."""
+    try:
+        return check_parsed_cell(source, label, protected)
+    except (RecursionError, MemoryError):  # `x = 1 + 1 + ... + 1`, 1,000 terms, is enough
+        return [Finding(label, 1, "code nested too deeply to be checked")]
+
+
+def check_parsed_cell(source, label, protected):
     source = without_harmless_magics(source)
     python = TransformerManager().transform_cell(source)
     if "get_ipython()" in python and "get_ipython()" not in source:
@@ -166,6 +185,22 @@ def reach_in(node, modules):
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
             node.func.id in FORBIDDEN_CALLS):
         return f"calls {node.func.id}()"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+            node.func.attr in FORBIDDEN_CALLS):  # IPython.get_ipython(), shell.exec(...)
+        return f"calls {ast.unparse(node.func)}()"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
+            node.func.id == "getattr" and len(node.args) >= 2):
+        # getattr(print, "__self__") is the builtins module, and from it exec: read the
+        # name as if it were written as an attribute
+        name = node.args[1]
+        if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+            return "reads an attribute through getattr by a computed name"
+        if name.value in FRAME_ATTRIBUTES | FORBIDDEN_CALLS or (
+                is_dunder(name.value) and name.value not in HARMLESS_DUNDERS):
+            return f"reads the attribute {name.value} through getattr"
+    if isinstance(node, ast.Call) and any(
+            keyword.arg == "allow_pickle" for keyword in node.keywords):
+        return "loads pickled data (allow_pickle), which can run any code"
     if isinstance(node, ast.Attribute):
         changes = isinstance(node.ctx, (ast.Store, ast.Del))
         if node.attr in FRAME_ATTRIBUTES or (is_dunder(node.attr) and (
@@ -190,11 +225,21 @@ def reach_in(node, modules):
 
 
 def forbidden_import(node):
-    names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+    if isinstance(node, ast.Import):  # `import IPython.display` binds all of IPython
+        names = [alias.name if alias.asname else alias.name.split(".")[0] for alias in node.names]
+    elif node.module in {name.split(".")[0] for name in ALLOWED_SUBMODULES}:
+        names = [f"{node.module}.{alias.name}" for alias in node.names]  # from IPython import x
+    else:
+        names = [node.module or ""]
     for name in names:
-        if name.split(".")[0] in FORBIDDEN_MODULES or name.endswith(".mock"):
+        allowed = any(is_within(name, module) for module in ALLOWED_SUBMODULES)
+        if (name.split(".")[0] in FORBIDDEN_MODULES and not allowed) or name.endswith(".mock"):
             return f"imports {name}"
     return None
+
+
+def is_within(name, module):
+    return name == module or name.startswith(module + ".")
 
 
 def same_import(node, name, protected):

@@ -104,7 +104,13 @@ class BoundedExecute(Execute):
 
         if km is None and sandbox_from_environment() is not None:
             self.kernel_manager_class = SandboxedKernelManager
+            self.on_notebook_start = self.lock_kernel_runtime
         return super().preprocess(nb, resources, km)
+
+    def lock_kernel_runtime(self, **kwargs):
+        """nbclient's hook once the kernel is ready, before any cell runs (see
+        SandboxedKernelManager.lock_runtime)."""
+        self.km.lock_runtime()
 
 
 TRUNCATED = "\n... output truncated by the grader after {limit} characters ...\n"

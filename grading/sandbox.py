@@ -17,7 +17,13 @@ Inside the sandbox the kernel
   ``/root``, ``/home``, ``/run`` (no database or other sockets), the host's ``/tmp`` or ``/proc``;
 * has as its working folder (the path of ``autograded/<student>/<assignment>/``, where nbgrader
   starts it) a writable *copy* of ``submitted/<student>/<assignment>/`` (plus the source's data
-  files, as nbgrader adds them), not the autograded notebook that holds the hidden tests;
+  files, as nbgrader adds them), not the autograded notebook that holds the hidden tests; the
+  copy and ``$HOME`` are made on tmpfs inside (``work_bytes``, and ``/tmp``), so nothing it
+  writes lands on the grader's disk;
+* imports nothing from its working folder (``PYTHONSAFEPATH``): a submitted or written
+  ``ipykernel_launcher.py``, ``numpy.py`` or ``scipy/`` cannot replace the kernel or a library;
+* cannot reach its own kernel's sockets once the kernel is ready (``lock_runtime``), so a process
+  it starts cannot send the kernel code between two cells;
 * has a private ``/tmp`` (tmpfs, ``tmp_bytes``), its own network namespace with nothing but a
   loopback device (no network, no port on the grading machine), its own PID namespace (it sees
   only its own processes; all of them are killed when the kernel ends or the grader goes away,
@@ -62,6 +68,10 @@ UID_BASE = 61000  # the sandboxes' uids: UID_BASE .. UID_BASE + SLOTS - 1 (no lo
 SLOTS = 64
 SLOT_LOCKS = Path(tempfile.gettempdir()) / "coursekit-sandbox-slots"
 KERNEL_HOME = "/tmp/home"  # $HOME inside: a writable folder on the private /tmp
+# Where the grader's copies of the submission and of $HOME are bound, read-only, inside; the
+# kernel's own writable copies are made from them on tmpfs (Sandbox.command).
+STAGED_WORK, STAGED_HOME = "/run/coursekit/work", "/run/coursekit/home"
+COPY_IN = f'cp -R {STAGED_WORK}/. . && mkdir -p "$HOME" && cp -R {STAGED_HOME}/. "$HOME" && exec "$@"'
 # Environment variables the kernel keeps (everything else, the gradebook URL included, is cut).
 KEPT_ENVIRONMENT = ("LANG", "LC_ALL", "COURSEKIT_QUICK", "PYTHONHASHSEED", "MPLBACKEND", "TZ")
 THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -82,6 +92,7 @@ class Limits:
     fsize_bytes: int = 256 * 2**20  # largest file it may write
     nofile: int = 1024  # open files
     tmp_bytes: int = 512 * 2**20  # size of the private /tmp (memory)
+    work_bytes: int = 512 * 2**20  # size of the writable working folder (memory)
 
     def __post_init__(self):
         for name, value in asdict(self).items():
@@ -130,14 +141,18 @@ class Sandbox:
         for path in self.readonly:
             mounts.bind(path, path, readonly=True)
         mounts.bind(self.runtime, self.runtime)
-        mounts.bind(self.home, KERNEL_HOME)
-        mounts.bind(self.work, cwd)
+        # The writable folders are tmpfs inside, never the grader's disk: a submission that
+        # writes without end (files of fsize_bytes each, or millions of empty ones) fills
+        # its own tmpfs, not the machine the other submissions are graded on.
+        mounts.bind(self.home, STAGED_HOME, readonly=True)
+        mounts.bind(self.work, STAGED_WORK, readonly=True)
+        mounts.tmpfs(cwd, limits.work_bytes)
         bwrap += mounts.arguments + ["--chdir", cwd, "--"]
         drop = []
         if self.uid is not None:
             drop = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
                     "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"]
-        return prefix + ["--"] + bwrap + drop
+        return prefix + ["--"] + bwrap + drop + ["/bin/sh", "-c", COPY_IN, "sh"]
 
 
 class Mounts:
@@ -167,6 +182,17 @@ class Mounts:
         target = os.path.abspath(target)
         if readonly and any(is_inside(target, tree) for tree in self.covered):
             return  # already visible, read-only (e.g. a Python under /usr)
+        self._make_parents(target)
+        self._mount("--ro-bind" if readonly else "--bind", source, target)
+
+    def tmpfs(self, target, size):
+        """A writable tmpfs of ``size`` bytes at ``target`` (anyone may write: one user inside)."""
+        target = os.path.abspath(target)
+        self._make_parents(target)
+        self.arguments += ["--perms", "1777", "--size", str(size), "--tmpfs", target]
+        self.covered.append(target)
+
+    def _make_parents(self, target):
         for parent in reversed(Path(target).parents):
             parent = str(parent)
             if parent == "/" or parent in self.made or any(
@@ -174,7 +200,6 @@ class Mounts:
                 continue
             self.arguments += ["--perms", "0755", "--dir", parent]
             self.made.add(parent)
-        self._mount("--ro-bind" if readonly else "--bind", source, target)
 
     def _mount(self, how, source, target):
         self.arguments += [how, source, target]
@@ -307,6 +332,10 @@ def kernel_environment():
         "USER": "student",
         "LOGNAME": "student",
         "COURSEKIT_DATA": str(coursekit_data_home()),
+        # No imports from the working folder: `python -m ipykernel_launcher` would run a submitted
+        # ipykernel_launcher.py as the kernel, and IPython puts the folder ahead of site-packages,
+        # so a submitted or written scipy/ would replace the library the tests compare against.
+        "PYTHONSAFEPATH": "1",
     })
     env.setdefault("LANG", "C.UTF-8")
     env.update({name: "1" for name in THREADS})
@@ -394,6 +423,25 @@ class SandboxedKernelManager(AsyncKernelManager):
         kwargs.setdefault("ip", os.path.join(runtime, "kernel"))
         super().__init__(**kwargs)
         self.sandbox = sandbox
+
+    def lock_runtime(self):
+        """Once the kernel is ready (its sockets are bound and the grader connected), take the
+        runtime folder away from it: the connection file (with the key that signs messages) is
+        removed, and the folder and its socket files become the grader's, mode 0700/0600. A
+        process the submission starts can then neither connect to its own kernel, to run code
+        between two cells that the tampering scan never read, nor fill the disk there."""
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.connection_file)
+        if self.sandbox.uid is None:
+            return  # the kernel has our uid: permissions cannot keep it out
+        runtime = self.sandbox.runtime
+        for name in os.listdir(runtime):
+            path = os.path.join(runtime, name)
+            os.lchown(path, os.geteuid(), os.getegid())
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)
+        os.chown(runtime, os.geteuid(), os.getegid())
+        os.chmod(runtime, 0o700)
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)

@@ -160,6 +160,112 @@ for host in ('127.0.0.1', {socket.gethostname()!r}):
 
 HISTORY_LEAK = "print(In)\nprint(_ih[-2])\n\n" + CORRECT_MINKOWSKI
 
+# A wrong answer (every distance 1 too large) for the attacks that try to pass it anyway.
+WRONG_MANHATTAN = CORRECT_MANHATTAN + """
+
+_right = manhattan
+def manhattan(X, W):
+    return _right(X, W) + 1.0
+"""
+
+# Code that, run inside the kernel, silences every failed assert (no error output, and an "ok"
+# reply): the tampering scan would flag it in a cell, so the attacks below smuggle it in.
+SILENCER = """\
+ip = get_ipython()
+ip.set_custom_exc((AssertionError,), lambda *a, **k: None)
+def clear(result):
+    result.error_in_exec = None
+ip.events.register('post_run_cell', clear)
+"""
+
+# A process the cell starts reads the kernel's connection file and has the kernel run SILENCER
+# between this cell and the tests (the scan reads no string).
+KERNEL_CLIENT = f'''\
+import subprocess, sys, time
+code = r"""
+import glob, time
+import jupyter_client
+found = glob.glob('/tmp/coursekit-sandbox-*/run/*.json')
+print('CONNECTION FILES', found, flush=True)
+kc = jupyter_client.BlockingKernelClient(connection_file=found[0])
+kc.load_connection_file()
+kc.start_channels()
+kc.execute({SILENCER!r})
+time.sleep(5)
+"""
+subprocess.Popen([sys.executable, "-c", code])
+time.sleep(5)
+'''
+
+# A module in the working folder that patches NumPy's comparisons where the scan never looks.
+NUMPY_PATCHER = """\
+import os, sys
+_here = {here}
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+del sys.modules[__name__]
+import numpy as _np
+_np.allclose = lambda *a, **k: True
+_np.array_equal = lambda *a, **k: True
+_np.testing.assert_allclose = lambda *a, **k: None
+import {name}
+"""
+# submitted as numpy.py (the locked setup cell imports numpy), and written as scipy/__init__.py
+# by the cell itself (the tests import scipy after it)
+SUBMITTED_NUMPY = NUMPY_PATCHER.format(here="os.path.dirname(os.path.abspath(__file__))",
+                                       name="numpy")
+MODULE_WRITER = f"""\
+import os
+os.makedirs('scipy', exist_ok=True)
+with open('scipy/__init__.py', 'w') as file:
+    file.write({NUMPY_PATCHER.format(
+        here="os.path.dirname(os.path.dirname(os.path.abspath(__file__)))", name="scipy")!r})
+"""
+
+# A submitted ipykernel_launcher.py: `python -m ipykernel_launcher` would run it as the kernel.
+HOSTILE_LAUNCHER = """\
+import os, sys
+sys.path = [p for p in sys.path if p not in ("", os.getcwd())]
+from IPython.core import interactiveshell as shell
+shell.InteractiveShell.showtraceback = lambda self, *a, **k: None
+shell.ExecutionResult.error_in_exec = property(lambda self: None, lambda self, value: None)
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+WRONG_ANSWER_ATTACKS = {"kernel_client": KERNEL_CLIENT, "module_shadow": MODULE_WRITER,
+                        "launcher": ""}
+
+# 600 MiB in 200 MiB files (each under the file size limit) in the working folder.
+DISK_FILLER = """\
+written = 0
+try:
+    for i in range(3):
+        with open(f'fill{i}.bin', 'wb') as file:
+            for _ in range(200):
+                file.write(b'x' * 2**20)
+                written += 1
+    print('WROTE', written, 'MiB')
+except OSError as error:
+    print('STOPPED after', written, 'MiB:', error)
+"""
+
+# Too deep for the tampering scan's recursion (it used to end the whole grading run).
+DEEP_EXPRESSION = "x = " + "1 + " * 1000 + "1\n"
+
+# 100 MiB into the grader's log: the kernel's original stderr, a deleted temporary file.
+LOG_FLOOD = """\
+import os, stat
+for fd in range(3, 256):
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        continue
+    if stat.S_ISREG(info.st_mode) and info.st_nlink == 0:
+        for _ in range(100):
+            os.write(fd, b'x' * 2**20)
+        print('FLOODED', fd)
+"""
+
 
 class Listener:
     """A TCP server on the grading machine that counts who connects."""
@@ -228,6 +334,9 @@ def graded(tmp_path_factory):
         "os_exit": build.KERNEL_KILLER,
         "endless_output": ENDLESS_OUTPUT,
         "parent_killer": PARENT_KILLER,
+        "disk_filler": DISK_FILLER,
+        "log_flood": LOG_FLOOD,
+        "deep_expression": DEEP_EXPRESSION,
     }
     for student in HONEST:
         build.submit(root, student, ASSIGNMENT, SOLUTIONS)
@@ -235,6 +344,14 @@ def graded(tmp_path_factory):
         build.submit(root, student, ASSIGNMENT,
                      build.with_cell_source(SOLUTIONS, "manhattan",
                                             attack + "\n\n" + CORRECT_MANHATTAN))
+    # a wrong Manhattan distance, and an attack that tries to make the tests pass it anyway
+    for student, attack in WRONG_ANSWER_ATTACKS.items():
+        build.submit(root, student, ASSIGNMENT,
+                     build.with_cell_source(SOLUTIONS, "manhattan",
+                                            attack + "\n\n" + WRONG_MANHATTAN))
+    (root / "submitted" / "module_shadow" / ASSIGNMENT / "numpy.py").write_text(SUBMITTED_NUMPY)
+    (root / "submitted" / "launcher" / ASSIGNMENT / "ipykernel_launcher.py").write_text(
+        HOSTILE_LAUNCHER)
     build.submit(root, "history_leak", ASSIGNMENT,
                  build.with_cell_source(SOLUTIONS, "minkowski", HISTORY_LEAK))
     build.submit(root, "symlinker", ASSIGNMENT, SOLUTIONS)
@@ -261,7 +378,7 @@ def outputs_of(root, student, grade_id="manhattan"):
 
 @pytest.mark.slow
 def test_every_submission_has_its_row(graded):
-    assert len(graded["rows"]) == 15, graded["stdout"]
+    assert len(graded["rows"]) == 21, graded["stdout"]
 
 
 @pytest.mark.slow
@@ -407,6 +524,48 @@ def test_no_hidden_test_text_in_any_output_or_feedback(graded):
 
 
 @pytest.mark.slow
+def test_a_process_the_submission_starts_cannot_reach_its_own_kernel(graded):
+    row = graded["rows"]["kernel_client"]  # its wrong answer fails the two Manhattan tests
+    assert float(row["score"]) == FULL_SCORE - 2.0 and "tampering" not in row["reason"], row
+
+
+@pytest.mark.slow
+def test_modules_in_the_working_folder_replace_no_library(graded):
+    row = graded["rows"]["module_shadow"]  # numpy.py submitted, scipy/ written by the cell
+    assert float(row["score"]) == FULL_SCORE - 2.0, row
+
+
+@pytest.mark.slow
+def test_a_submitted_kernel_launcher_is_not_run(graded):
+    row = graded["rows"]["launcher"]
+    assert float(row["score"]) == FULL_SCORE - 2.0, row
+
+
+@pytest.mark.slow
+def test_writing_without_end_fills_the_sandbox_tmpfs_not_the_grader_disk(graded):
+    text = outputs_of(graded["root"], "disk_filler")
+    assert "No space left on device" in text, text
+    written = int(text.split("STOPPED after", 1)[1].split()[0])
+    assert 400 <= written < 600
+    assert float(graded["rows"]["disk_filler"]["score"]) == FULL_SCORE
+
+
+@pytest.mark.slow
+def test_a_flooded_log_is_kept_as_head_and_tail(graded):
+    assert "FLOODED" in outputs_of(graded["root"], "log_flood")
+    log = graded["root"] / "autograded" / "log_flood" / f"{ASSIGNMENT}.log"
+    assert log.stat().st_size < 2 * 2**20 and "cut by the grader" in log.read_text()
+    assert float(graded["rows"]["log_flood"]["score"]) == FULL_SCORE
+
+
+@pytest.mark.slow
+def test_code_too_deep_to_scan_is_withheld_for_review_and_the_run_goes_on(graded):
+    row = graded["rows"]["deep_expression"]
+    assert row["status"] == "needs manual grading" and float(row["score"]) == 0.0, row
+    assert "nested too deeply to be checked" in row["reason"]
+
+
+@pytest.mark.slow
 def test_grading_without_bubblewrap_stops_and_names_the_install_command(tmp_path):
     root = make_course(tmp_path / "course", with_release=False)
     build.submit(root, "honest_a", ASSIGNMENT, SOLUTIONS)
@@ -441,7 +600,7 @@ def test_kernel_is_refused_without_a_prepared_sandbox(monkeypatch):
 
 
 def test_sandbox_command_hides_the_course_and_drops_privileges(tmp_path):
-    from grading.sandbox import Limits, Sandbox
+    from grading.sandbox import STAGED_WORK, Limits, Sandbox
 
     sandbox = Sandbox(uid=UID_BASE, runtime=str(tmp_path / "run"), work=str(tmp_path / "work"),
                       home=str(tmp_path / "home"), readonly=[sys.prefix], limits=Limits(nproc=64))
@@ -451,7 +610,11 @@ def test_sandbox_command_hides_the_course_and_drops_privileges(tmp_path):
     assert "--die-with-parent" in command and "--clearenv" in command
     binds = [command[i + 2] for i, arg in enumerate(command) if arg in ("--bind", "--ro-bind")]
     assert not any(path == "/" or path.startswith("/course/solutions") for path in binds)
-    assert "/course/autograded/student/00-distances" in binds  # the work copy, not the notebook
+    # the working folder is a tmpfs, filled from the work copy (bound read-only), not the notebook
+    tmpfs = [command[i + 1] for i, arg in enumerate(command) if arg == "--tmpfs"]
+    assert "/course/autograded/student/00-distances" in tmpfs
+    assert command[command.index(str(tmp_path / "work")) + 1] == STAGED_WORK
+    assert command[command.index(str(tmp_path / "work")) - 1] == "--ro-bind"
     drop = command[command.index("setpriv"):]
     assert drop[:4] == ["setpriv", f"--reuid={UID_BASE}", f"--regid={UID_BASE}", "--clear-groups"]
     assert "--no-new-privs" in drop and "--bounding-set=-all" in drop
@@ -481,3 +644,49 @@ def test_outputs_quoting_a_hidden_test_are_removed_and_nothing_else():
     assert notebook.cells[1].outputs[0].text == LEAK_NOTE + "\n"
     assert notebook.cells[2].outputs[0].text == "1\n"
     assert notebook.cells[0].outputs[0].traceback == [hidden]  # left to HideHiddenTestTracebacks
+
+
+# Ways to run code in the kernel that the tampering scan used to miss (each one, in a cell, made
+# a wrong answer pass every test).
+REACHING_THE_KERNEL = {
+    "the shell through IPython": "import IPython\nip = IPython.get_ipython()",
+    "get_ipython from IPython": "from IPython import get_ipython",
+    "the shell class": "from IPython.core.interactiveshell import InteractiveShell",
+    "the kernel": "from ipykernel.kernelbase import Kernel",
+    "a client of the kernel": "import jupyter_client",
+    "a pickle": "import pickle\npickle.loads(payload)",
+    "a pickle through numpy": "x = np.load('x.npy', allow_pickle=True)",
+    "a file run as code": "import runpy\nrunpy.run_path('x.py')",
+    "the working folder back on the path": "import sys\nsys.path.insert(0, '')",
+    "exec through getattr": "run = getattr(getattr(print, '__self__'), 'ex' + 'ec')\nrun(code)",
+    "a dunder through getattr": "builtins = getattr(print, '__self__')",
+    "exec through attrgetter": "import operator\nrun = operator.attrgetter('exec')",
+}
+
+
+@pytest.mark.parametrize("source", REACHING_THE_KERNEL.values(), ids=REACHING_THE_KERNEL.keys())
+def test_code_that_reaches_the_kernel_is_flagged(source):
+    from grading.integrity import check_cell
+
+    assert check_cell(source, "answer", {})
+
+
+@pytest.mark.parametrize("source", [
+    "from IPython.display import display, HTML\ndisplay(HTML('<b>done</b>'))",
+    "from IPython import display",
+    "import IPython.display as ipd",
+])
+def test_displaying_through_ipython_is_not_flagged(source):
+    from grading.integrity import check_cell
+
+    assert check_cell(source, "answer", {}) == []
+
+
+def test_a_long_log_is_read_as_head_and_tail(tmp_path):
+    from grading.grade import LOG_HEAD_BYTES, LOG_TAIL_BYTES, read_log
+
+    with open(tmp_path / "log", "w+b") as log_file:
+        log_file.write(b"start\n" + b"x" * (3 * LOG_TAIL_BYTES) + b"\nTraceback: the end\n")
+        text = read_log(log_file)
+    assert text.startswith("start") and text.endswith("Traceback: the end\n")
+    assert "cut by the grader" in text and len(text) < LOG_HEAD_BYTES + LOG_TAIL_BYTES + 100
