@@ -57,6 +57,7 @@ from _common import (
 from minisom import MiniSom
 
 from coursekit.data import load_fashion_mnist, load_house_votes
+from coursekit.distances import sqeuclidean
 from coursekit.som import SOM, grid_adjacency
 
 MINISOM_EPOCHS = 3
@@ -90,13 +91,11 @@ def load_cases(setting):
 
 def quality(X, weights, rows, cols):
     """``(QE, TE)`` of flat ``weights`` ``[rows * cols, d]`` on ``X`` (definitions above)."""
-    squared = (
-        np.sum(X**2, axis=1)[:, None] - 2.0 * X @ weights.T + np.sum(weights**2, axis=1)[None, :]
-    )
+    squared = sqeuclidean(X, weights)  # [n, rows * cols]
     first_two = np.argsort(squared, axis=1)[:, :2]
     nearest = squared[np.arange(len(X)), first_two[:, 0]]
     adjacent = grid_adjacency(rows, cols, "rect")[first_two[:, 0], first_two[:, 1]]
-    return float(np.mean(np.sqrt(np.maximum(nearest, 0.0)))), float(np.mean(~adjacent))
+    return float(np.mean(np.sqrt(nearest))), float(np.mean(~adjacent))
 
 
 def run_minisom(X, rows, cols, sigma, seed):

@@ -23,8 +23,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from coursekit.clustering import quantization_error
+from coursekit.distances import nearest, sqeuclidean
 from coursekit.train import resolve_device
-from coursekit.validation import check_matrix, check_positive_float, check_positive_int
+from coursekit.validation import (
+    check_choice,
+    check_matrix,
+    check_positive_float,
+    check_positive_int,
+)
 
 TOPOLOGIES = ("rect", "hex")
 NEIGHBORHOODS = ("gaussian", "bubble")
@@ -42,7 +49,7 @@ NEGLIGIBLE = 1e-6
 the distance to the sample): exact for the bubble, a 1e-6 truncation of the Gaussian's tail."""
 
 CHUNK_ROWS = 4096
-"""Samples per block when computing sample-to-node distances (bounds the memory)."""
+"""Samples per block when the GPU computes sample-to-node scores (bounds the memory)."""
 
 
 # --- the grid ------------------------------------------------------------------------------
@@ -281,8 +288,7 @@ class SOM(TransformerMixin, BaseEstimator):
             ("schedule", SCHEDULES),
             ("dtype", DTYPES),
         ]:
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+            check_choice(getattr(self, name), name, allowed)
         if self.sigma is not None:
             check_positive_float(self.sigma, "sigma")
         check_positive_float(self.sigma_end, "sigma_end")
@@ -308,19 +314,20 @@ class SOM(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Distances ``||x_i - w_j||`` to every node, ``[n, rows * cols]`` (nodes row by row)."""
         weights = self._flat_weights()
-        return np.sqrt(_squared_distances(self._check_X(X), weights))
+        return np.sqrt(sqeuclidean.unchecked(self._check_X(X), weights))
 
     def winner(self, X):
         """Grid coordinates ``(row, col)`` of each sample's best-matching unit, ``[n, 2]`` ints."""
         weights = self._flat_weights()
-        best = best_matching_units(self._check_X(X), weights)
+        best = nearest(self._check_X(X), weights)[0]
         return np.column_stack(np.divmod(best, self.cols))
 
     # --- quality ---
 
     def quantization_error(self, X):
-        """``E_q = (1/n) sum_i ||x_i - w_c(x_i)||``, the mean distance to the winner."""
-        return float(np.mean(np.min(self.transform(X), axis=1)))
+        """``E_q = (1/n) sum_i ||x_i - w_c(x_i)||``, the mean distance to the winner
+        (:func:`coursekit.clustering.quantization_error` of the nodes)."""
+        return quantization_error(self._check_X(X), self._flat_weights())
 
     def topographic_error(self, X):
         """Share of samples whose first and second best-matching units are not grid neighbours.
@@ -361,7 +368,7 @@ class SOM(TransformerMixin, BaseEstimator):
 
     def hit_map(self, X):
         """How many samples each node wins, ``[rows, cols]`` integers summing to ``n``."""
-        best = best_matching_units(self._check_X(X), self._flat_weights())
+        best = nearest(self._check_X(X), self._flat_weights())[0]
         return np.bincount(best, minlength=self.rows * self.cols).reshape(self.rows, self.cols)
 
     def __sklearn_tags__(self):
@@ -373,24 +380,13 @@ class SOM(TransformerMixin, BaseEstimator):
 # --- the three phases, vectorised over nodes ----------------------------------------------
 
 
-def best_matching_units(X, weights):
-    """Competition: ``c(x_i) = argmin_j ||x_i - w_j||`` for ``X`` ``[n, d]``, ``weights``
-    ``[K, d]`` -> ``[n]`` flat node indices (by the expansion, in blocks of rows)."""
-    return np.concatenate(
-        [
-            np.argmin(_squared_distances(X[start : start + CHUNK_ROWS], weights), axis=1)
-            for start in range(0, X.shape[0], CHUNK_ROWS)
-        ]
-    )
-
-
 def online_step(x, weights, grid_distance, alpha, sigma, kind="gaussian"):
     """One step of the lecture's algorithm on sample ``x`` ``[d]``; updates ``weights`` ``[K, d]``.
 
     Competition ``c = argmin_j ||x - w_j||``; cooperation ``h_j = exp(-r(j, c)^2 / (2 sigma^2))``;
     adaptation ``w_j += alpha h_j (x - w_j)`` for all ``j`` at once. Returns the winner ``c``.
     """
-    winner = np.argmin(np.sum(weights**2, axis=1) - 2.0 * weights @ x)
+    winner = nearest(x[None, :], weights)[0][0]  # the rule of chapter 1, a(x) = argmin_j rho(x, w_j)
     h = neighbourhood(grid_distance[winner], sigma, kind)
     weights += (alpha * h)[:, None] * (x - weights)
     return winner
@@ -430,7 +426,7 @@ def batch_step(X, weights, h):
     samples won by node ``c``. A node with no sample in its neighbourhood keeps its weights.
     """
     n_nodes = weights.shape[0]
-    best = best_matching_units(X, weights)
+    best = nearest(X, weights)[0]  # competition: the best-matching unit c(i) of each sample
     won = sparse.csr_matrix(
         (np.ones(X.shape[0]), (best, np.arange(X.shape[0]))), shape=(n_nodes, X.shape[0])
     )
@@ -498,17 +494,10 @@ def _principal_axes(centred, k):
     return singular[:k] / np.sqrt(max(n - 1, 1)), axes[:k]
 
 
-def _squared_distances(X, W):
-    """``||x_i - w_j||^2`` by the expansion ``||x||^2 - 2 x.w + ||w||^2``, ``[n, K]``."""
-    squared = np.sum(X**2, axis=1)[:, None] - 2.0 * X @ W.T + np.sum(W**2, axis=1)[None, :]
-    return np.maximum(squared, 0.0)
-
-
 def _numpy(weights):
     """Weights as a NumPy array, fetched from the GPU when they are a torch tensor."""
     return weights.cpu().numpy() if isinstance(weights, torch.Tensor) else weights
 
 
 def _check_topology(topology):
-    if topology not in TOPOLOGIES:
-        raise ValueError(f"topology must be one of {TOPOLOGIES}, got {topology!r}")
+    check_choice(topology, "topology", TOPOLOGIES)
