@@ -243,6 +243,50 @@ class LVQ(ClassifierMixin, BaseEstimator):
         self.running_q_ = _sg_passes(self, X, y_index, rng)
         return self
 
+    def partial_fit(self, X, y, classes=None):
+        """One LVQ1 step per object of ``X`` (``[d]``, ``[1, d]`` or ``[m, d]``) with labels ``y``.
+
+        The steps are taken in the order of the rows. The first call initialises the
+        prototypes (``init``) and the running Q from ``X`` and ``y``, so its ``y`` must hold
+        every class (``classes``, scikit-learn's argument, may name them and must then agree);
+        later calls accept only those classes. Extends ``running_q_`` by one entry per object;
+        returns ``self``.
+        """
+        first_call = not hasattr(self, "prototypes_")
+        X = check_estimator_input(self, np.atleast_2d(X), reset=first_call)
+        if first_call:
+            self.classes_, y_index = self._check_labels(y, X.shape[0])
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes must be the classes present in the first call's y "
+                    f"({self.classes_.tolist()}): each class's prototypes start from its "
+                    f"members; got {np.unique(classes).tolist()}"
+                )
+            self._check_params()
+            self._initialize(X, y_index, check_random_state(self.random_state))
+        else:
+            y_index = self._class_index(np.atleast_1d(y), X.shape[0])
+        losses = np.array([self._step(x, label) for x, label in zip(X, y_index)])
+        self.running_q_ = _running_mean(self.running_q_, losses, self.lam)
+        self.n_iter_ += len(X)
+        return self
+
+    def _class_index(self, y, n_samples):
+        """Indices into ``classes_`` of labels ``y`` ``[n_samples]``; unknown labels raise."""
+        y = column_or_1d(y)
+        if y.shape[0] != n_samples:
+            raise ValueError(
+                f"y has {y.shape[0]} entries but X has {n_samples} rows; they must match"
+            )
+        index = np.clip(np.searchsorted(self.classes_, y), 0, len(self.classes_) - 1)
+        unknown = self.classes_[index] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y has labels the model was not initialised with: {np.unique(y[unknown])[:5]}; "
+                f"known classes are {self.classes_.tolist()}"
+            )
+        return index
+
     def _step(self, x, label):
         """One LVQ1 step on ``(x [d], class index)``; returns the signed ``rho^2`` before it."""
         rho = self._rho(x[None, :], self.prototypes_)[0]  # rho(x, w_c), [P]

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from coursekit.clustering.kmeans import KMeans
 from coursekit.validation import (
+    check_choice,
     check_estimator_input,
     check_matrix,
     check_positive_float,
@@ -75,9 +76,7 @@ def gaussian_log_density(X, means, covariances, covariance_type="full"):
             quadratic[:, j] = np.einsum("ij,ij->i", whitened, whitened)
             log_det[j] = 2.0 * np.sum(np.log(np.diag(cholesky)))
     else:
-        raise ValueError(
-            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}"
-        )
+        check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
     return -0.5 * (d * np.log(2 * np.pi) + log_det[None, :] + quadratic)
 
 
@@ -124,9 +123,7 @@ def m_step(X, responsibilities, covariance_type="full", reg_covar=1e-6):
         # E_g[(x - mu)^2] = E_g[x^2] - mu^2, clipped at 0 against rounding.
         covariances = np.maximum(g.T @ X**2 / totals[:, None] - means**2, 0.0) + reg_covar
     else:
-        raise ValueError(
-            f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}"
-        )
+        check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
     return weights, means, covariances
 
 
@@ -189,10 +186,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_components = check_positive_int(self.n_components, "n_components")
         if X.shape[0] < n_components:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_components={n_components}")
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(
-                f"covariance_type must be one of {COVARIANCE_TYPES}, got {self.covariance_type!r}"
-            )
+        check_choice(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
         max_iter = check_positive_int(self.max_iter, "max_iter", minimum=0)
         tol = check_positive_float(self.tol, "tol", allow_zero=True)
         reg_covar = check_positive_float(self.reg_covar, "reg_covar", allow_zero=True)
