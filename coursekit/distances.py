@@ -56,16 +56,20 @@ def _checks_pair(distance):
 
 
 @_checks_pair
-def sqeuclidean(X, W):
+def sqeuclidean(X, W, x_squared_norms=None):
     """Squared Euclidean distance, ``rho(x, w) = sum_j (x^j - w^j)^2``.
 
     Computed through the expansion ``||x||^2 - 2 <x, w> + ||w||^2``: one matrix product
     instead of an ``[n, k, d]`` array of differences. Shapes: ``[n, d], [k, d] -> [n, k]``.
     The one place coursekit computes squared distances; the dtype of ``X`` is kept.
+    ``sqeuclidean.unchecked`` also takes ``x_squared_norms`` ``[n]``, the ``||x_i||^2`` of a
+    caller that measures the same ``X`` many times (k-means++).
     """
+    if x_squared_norms is None:
+        x_squared_norms = np.einsum("ij,ij->i", X, X)
     squared = X @ W.T
     squared *= -2.0
-    squared += np.einsum("ij,ij->i", X, X)[:, None]
+    squared += x_squared_norms[:, None]
     squared += np.einsum("ij,ij->i", W, W)[None, :]
     # Rounding in the expansion can leave near-duplicate pairs slightly below zero.
     return np.maximum(squared, 0.0, out=squared)
@@ -185,12 +189,12 @@ def assign(X, centers, metric="euclidean"):
     return nearest(X, centers, metric)[0]
 
 
-def nearest(X, centers, metric="euclidean"):
+def nearest(X, centers, metric="euclidean", *, with_distances=True):
     """``a(x_i) = argmin_y rho(x_i, w_y)`` and ``rho(x_i, w_a(x_i))`` on validated arrays.
 
     ``X`` ``[n, d]`` and ``centers`` ``[k, d]`` must come from :func:`check_pair` (or a model's
     own check at its door); the dtype of ``X`` is kept. Returns ``(winners [n], distances
-    [n])``. For the Euclidean distance (and its square) the winner is found without the
+    [n])``, or ``(winners, None)`` with ``with_distances=False`` (cheaper). For the Euclidean distance (and its square) the winner is found without the
     distances to the other centres: ``||x||^2`` is the same for every centre, so
     ``argmin_y ||x - w_y||^2 = argmax_y (<x, w_y> - ||w_y||^2 / 2)``, one matrix product and
     a bias per centre (a layer of linear units followed by the competition). Rows are taken
@@ -198,7 +202,7 @@ def nearest(X, centers, metric="euclidean"):
     """
     n, k = X.shape[0], centers.shape[0]
     winners = np.empty(n, dtype=np.intp)
-    distances = np.empty(n, dtype=np.result_type(X.dtype, centers.dtype))
+    distances = np.empty(n, dtype=np.result_type(X.dtype, centers.dtype)) if with_distances else None
     expansion = isinstance(metric, str) and metric in ("euclidean", "sqeuclidean")
     if expansion:
         half_norms = 0.5 * np.einsum("ij,ij->i", centers, centers)
@@ -211,14 +215,17 @@ def nearest(X, centers, metric="euclidean"):
             scores = X[block] @ centers.T
             scores -= half_norms
             winners[block] = np.argmax(scores, axis=1)
+            if not with_distances:
+                continue
             best = np.take_along_axis(scores, winners[block, None], axis=1)[:, 0]
             squared = np.einsum("ij,ij->i", X[block], X[block]) - 2.0 * best
             distances[block] = np.maximum(squared, 0.0)
         else:
             rho = np.asarray(distance(X[block], centers))
             winners[block] = np.argmin(rho, axis=1)
-            distances[block] = np.take_along_axis(rho, winners[block, None], axis=1)[:, 0]
-    if expansion and metric == "euclidean":
+            if with_distances:
+                distances[block] = np.take_along_axis(rho, winners[block, None], axis=1)[:, 0]
+    if with_distances and expansion and metric == "euclidean":
         np.sqrt(distances, out=distances)
     return winners, distances
 

@@ -9,6 +9,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from coursekit.distances import nearest, sqeuclidean
 from coursekit.validation import (
@@ -19,6 +20,7 @@ from coursekit.validation import (
 )
 
 __all__ = ["KMeans", "kmeans_plusplus", "lloyd_step"]
+
 
 def kmeans_plusplus(X, n_clusters, random_state=None, n_local_trials=None):
     """k-means++ seeding (Arthur & Vassilvitskii 2007): ``n_clusters`` rows of ``X`` as centres.
@@ -39,8 +41,9 @@ def kmeans_plusplus(X, n_clusters, random_state=None, n_local_trials=None):
     trials = 2 + int(np.log(n_clusters)) if n_local_trials is None else n_local_trials
     trials = check_positive_int(trials, "n_local_trials")
     indices = np.empty(n_clusters, dtype=np.int64)
+    x_squared_norms = np.einsum("ij,ij->i", X, X)  # once, for every step below
     indices[0] = rng.randint(X.shape[0])
-    closest = sqeuclidean.unchecked(X, X[indices[:1]])[:, 0]  # D(x_i)^2, [n]
+    closest = sqeuclidean.unchecked(X, X[indices[:1]], x_squared_norms)[:, 0]  # D(x_i)^2, [n]
     for k in range(1, n_clusters):
         if closest.sum() <= 0:  # fewer distinct objects than clusters: take unused ones
             unused = np.setdiff1d(np.arange(X.shape[0]), indices[:k])
@@ -48,7 +51,7 @@ def kmeans_plusplus(X, n_clusters, random_state=None, n_local_trials=None):
             continue
         draws = rng.uniform(size=trials) * closest.sum()
         candidates = np.minimum(np.searchsorted(np.cumsum(closest), draws), X.shape[0] - 1)
-        to_candidates = sqeuclidean.unchecked(X, X[candidates]).T  # [trials, n]
+        to_candidates = sqeuclidean.unchecked(X, X[candidates], x_squared_norms).T  # [trials, n]
         candidate_closest = np.minimum(closest, to_candidates)
         best = np.argmin(candidate_closest.sum(axis=1))
         indices[k], closest = candidates[best], candidate_closest[best]
@@ -66,14 +69,15 @@ def lloyd_step(X, centers):
     -> ``(new centres [K, d], labels [n])``.
     """
     n_samples, n_clusters = X.shape[0], centers.shape[0]
-    labels, distances = nearest(X, centers, "sqeuclidean")
+    labels, _ = nearest(X, centers, "sqeuclidean", with_distances=False)
     indicator = sparse.csc_matrix(  # column i holds a single 1, in row a(x_i)
         (np.ones(n_samples), labels, np.arange(n_samples + 1)), shape=(n_clusters, n_samples)
     )
     sums = indicator @ X  # [K, d]: row y is the sum of the objects assigned to y
     counts = np.bincount(labels, minlength=n_clusters)
     empty = np.flatnonzero(counts == 0)
-    if empty.size:
+    if empty.size:  # rare: only now are the distances ||x_i - w_a(x_i)||^2 needed
+        distances = nearest(X, centers, "sqeuclidean")[1]
         farthest = np.argsort(distances)[::-1][: empty.size]
         sums[empty], counts[empty] = X[farthest], 1
     return sums / counts[:, None], labels
@@ -129,11 +133,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         delta = tol * max(spread, 0.0) / X.shape[1]
         rng = check_random_state(self.random_state)
         best = None
-        for _ in range(self._n_runs()):
-            centers = self._initial_centers(X, n_clusters, rng)
-            run = self._lloyd(X, centers, max_iter, delta)
-            if best is None or run[2] < best[2]:
-                best = run
+        # One BLAS thread: the products here, [n, d] x [d, K] with small d and K, are bound by
+        # memory, not arithmetic. A second thread gains little on an idle machine, while on a
+        # busy one (a shared server, a notebook running beside) the threads wait for each other
+        # at every product: fits took 3-4 times longer on the course's 2-core machine under
+        # load. scikit-learn's Lloyd loop also calls BLAS on one thread.
+        with threadpool_limits(limits=1, user_api="blas"):
+            for _ in range(self._n_runs()):
+                centers = self._initial_centers(X, n_clusters, rng)
+                run = self._lloyd(X, centers, max_iter, delta)
+                if best is None or run[2] < best[2]:
+                    best = run
         self.cluster_centers_, self.labels_, self.inertia_, self.n_iter_ = best
         return self
 

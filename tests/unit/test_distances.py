@@ -324,3 +324,10 @@ def test_unchecked_distance_survives_pickling():
     for name in METRICS:
         unchecked = distances.unchecked(name)
         assert pickle.loads(pickle.dumps(unchecked)) is unchecked
+
+
+def test_nearest_without_distances_gives_the_same_winners_only(random_pair):
+    X, W = random_pair
+    winners, distances_ = distances.nearest(X, W, with_distances=False)
+    assert distances_ is None
+    np.testing.assert_array_equal(winners, distances.nearest(X, W)[0])
