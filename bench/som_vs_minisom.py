@@ -29,7 +29,7 @@ computed per repetition and summarised as median [min, max]. Both coursekit mode
 Training times include the PCA initialisation on both sides; evaluation is not timed.
 
 ``--device cuda`` adds a third coursekit mode, batch training on the GPU (``device="cuda"``:
-the epochs run in torch on the GPU; the PCA start is still computed on the CPU), and skips
+the epochs and the PCA start run in torch on the GPU), and skips
 online mode to keep the run short; it writes ``som-gpu.md`` instead of ``som.md``. MiniSom, which
 has no GPU code, runs on the CPU as always. One small GPU fit before the first timed one takes
 CUDA's start-up cost out of the timings.

@@ -19,6 +19,7 @@ Every function takes ``metric=`` as a name or a callable, resolved by
 """
 
 import numpy as np
+from scipy import sparse
 
 from coursekit.distances import assign, check_pair, get_metric, nearest
 from coursekit.validation import check_matrix
@@ -75,9 +76,25 @@ def cluster_centers(X, labels):
     X = check_matrix(X, "X")
     labels = _check_labels(labels, X.shape[0])
     clusters, index = np.unique(labels, return_inverse=True)
-    sums = np.zeros((clusters.size, X.shape[1]))
-    np.add.at(sums, index, X)
-    return sums / np.bincount(index)[:, None]
+    sums, counts = _cluster_sums(X, index, clusters.size)
+    return sums / counts[:, None]
+
+
+def _cluster_sums(X, labels, n_clusters):
+    """Sum and count of the objects in each cluster: ``S_y = sum{x_i : a(x_i) = y}`` and ``N_y``.
+
+    ``X`` ``[n, d]`` validated, ``labels`` ``[n]`` integers in ``0..n_clusters-1`` ->
+    ``(sums [n_clusters, d] in the dtype of X, counts [n_clusters])``. The sums are one product of
+    the sparse ``[K, n]`` indicator matrix ``[a(x_i) = y]`` with ``X`` (column ``i`` holds a single
+    1, in row ``a(x_i)``): one pass over ``X``, whatever ``K``. k-means's update and the batch SOM
+    both start from them.
+    """
+    n_samples = X.shape[0]
+    indicator = sparse.csc_matrix(
+        (np.ones(n_samples, dtype=X.dtype), labels, np.arange(n_samples + 1)),
+        shape=(n_clusters, n_samples),
+    )
+    return indicator @ X, np.bincount(labels, minlength=n_clusters)
 
 
 def mean_intra_cluster_distance(X, labels, metric="euclidean"):

@@ -5,12 +5,12 @@ the update step moves every centre to the mean of its cluster.
 """
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from coursekit.clustering.criteria import _cluster_sums
 from coursekit.distances import nearest, sqeuclidean
 from coursekit.validation import (
     check_estimator_input,
@@ -64,17 +64,13 @@ def lloyd_step(X, centers):
     Assignment: ``a(x_i) = argmin_y ||x_i - w_y||^2`` (chapter 1's rule,
     :func:`coursekit.distances.nearest`). Update:
     ``w_y = mean{x_i : a(x_i) = y}``, the sums over clusters taken as one product of the sparse
-    ``[K, n]`` indicator matrix ``[a(x_i) = y]`` with ``X``. A cluster left empty gets the object
+    ``[K, n]`` indicator matrix ``[a(x_i) = y]`` with ``X`` (``_cluster_sums``). A cluster left
+    empty gets the object
     farthest from its centre (scikit-learn's choice). ``X`` ``[n, d]``, ``centers`` ``[K, d]``
     -> ``(new centres [K, d], labels [n])``.
     """
-    n_samples, n_clusters = X.shape[0], centers.shape[0]
     labels, _ = nearest(X, centers, "sqeuclidean", with_distances=False)
-    indicator = sparse.csc_matrix(  # column i holds a single 1, in row a(x_i)
-        (np.ones(n_samples), labels, np.arange(n_samples + 1)), shape=(n_clusters, n_samples)
-    )
-    sums = indicator @ X  # [K, d]: row y is the sum of the objects assigned to y
-    counts = np.bincount(labels, minlength=n_clusters)
+    sums, counts = _cluster_sums(X, labels, centers.shape[0])  # [K, d] and [K]
     empty = np.flatnonzero(counts == 0)
     if empty.size:  # rare: only now are the distances ||x_i - w_a(x_i)||^2 needed
         distances = nearest(X, centers, "sqeuclidean")[1]
