@@ -29,7 +29,7 @@ computed per repetition and summarised as median [min, max]. Both coursekit mode
 Training times include the PCA initialisation on both sides; evaluation is not timed.
 
 ``--device cuda`` adds a third coursekit mode, batch training on the GPU (``device="cuda"``:
-the epochs run in torch on the GPU; the PCA start is still computed on the CPU), and skips
+the epochs and the PCA start run in torch on the GPU), and skips
 online mode to keep the run short; it writes ``som-gpu.md`` instead of ``som.md``. MiniSom, which
 has no GPU code, runs on the CPU as always. One small GPU fit before the first timed one takes
 CUDA's start-up cost out of the timings.
@@ -57,6 +57,7 @@ from _common import (
 from minisom import MiniSom
 
 from coursekit.data import load_fashion_mnist, load_house_votes
+from coursekit.distances import sqeuclidean
 from coursekit.som import SOM, grid_adjacency
 
 MINISOM_EPOCHS = 3
@@ -90,13 +91,11 @@ def load_cases(setting):
 
 def quality(X, weights, rows, cols):
     """``(QE, TE)`` of flat ``weights`` ``[rows * cols, d]`` on ``X`` (definitions above)."""
-    squared = (
-        np.sum(X**2, axis=1)[:, None] - 2.0 * X @ weights.T + np.sum(weights**2, axis=1)[None, :]
-    )
+    squared = sqeuclidean(X, weights)  # [n, rows * cols]
     first_two = np.argsort(squared, axis=1)[:, :2]
     nearest = squared[np.arange(len(X)), first_two[:, 0]]
     adjacent = grid_adjacency(rows, cols, "rect")[first_two[:, 0], first_two[:, 1]]
-    return float(np.mean(np.sqrt(np.maximum(nearest, 0.0)))), float(np.mean(~adjacent))
+    return float(np.mean(np.sqrt(nearest))), float(np.mean(~adjacent))
 
 
 def run_minisom(X, rows, cols, sigma, seed):

@@ -23,7 +23,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from coursekit.train import fit, gaussian_noise, uniform_noise
-from coursekit.validation import check_matrix, check_positive_float, check_positive_int
+from coursekit.validation import (
+    check_matrix,
+    check_open_unit,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = [
     "AutoEncoder",
@@ -269,9 +274,7 @@ def kl_sparsity(mean_activation, target):
     ``mean_activation`` ``[m]`` holds the mean code ``f_j`` of each unit over the sample (in
     (0, 1)); ``target`` is ``eps`` in (0, 1). Returns a scalar tensor.
     """
-    target = check_positive_float(target, "target")
-    if target >= 1:
-        raise ValueError(f"target must be in (0, 1), got {target}")
+    target = check_open_unit(target, "target")
     rho = torch.as_tensor(mean_activation)
     if ((rho < 0) | (rho > 1)).any() or not torch.isfinite(rho).all():
         raise ValueError("mean_activation must lie in [0, 1]; use codes in [0, 1] (a sigmoid)")
@@ -297,9 +300,7 @@ class SparseAutoEncoder(AutoEncoder):
         self.weight_l2 = check_positive_float(weight_l2, "weight_l2", allow_zero=True)
         self.code_l1 = check_positive_float(code_l1, "code_l1", allow_zero=True)
         self.kl = check_positive_float(kl, "kl", allow_zero=True)
-        self.target = check_positive_float(target, "target")
-        if self.target >= 1:
-            raise ValueError(f"target must be in (0, 1), got {target}")
+        self.target = check_open_unit(target, "target")
 
     def loss_parts(self, batch):
         """Reconstruction plus each non-zero penalty, all averaged over the batch."""

@@ -23,11 +23,16 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from coursekit.clustering import KMeans
-from coursekit.distances import get_metric
-from coursekit.validation import check_matrix, check_positive_float, check_positive_int
+from coursekit.clustering import KMeans, within_cluster_sum
+from coursekit.distances import get_metric, nearest, unchecked
+from coursekit.validation import (
+    check_estimator_input,
+    check_matrix,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["LVQ", "KohonenNetwork"]
 
@@ -97,12 +102,12 @@ class KohonenNetwork(TransformerMixin, ClusterMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Learn the centres from ``X`` ``[n, d]`` by SG; returns ``self``."""
-        X = _validated(self, X, reset=True)
+        X = check_estimator_input(self, X, reset=True)
         self._check_params()
         rng = check_random_state(self.random_state)
         self._initialize(X, rng)
         self.running_q_ = _sg_passes(self, X, None, rng)
-        self.labels_ = self.predict(X)
+        self.labels_ = nearest(X, self.cluster_centers_, self.metric)[0]
         return self
 
     def partial_fit(self, X, y=None):
@@ -112,7 +117,7 @@ class KohonenNetwork(TransformerMixin, ClusterMixin, BaseEstimator):
         Extends ``running_q_`` by one entry per object; returns ``self``.
         """
         first_call = not hasattr(self, "cluster_centers_")
-        X = _validated(self, np.atleast_2d(X), reset=first_call)
+        X = check_estimator_input(self, np.atleast_2d(X), reset=first_call)
         if first_call:
             self._check_params()
             self._initialize(X, check_random_state(self.random_state))
@@ -123,8 +128,8 @@ class KohonenNetwork(TransformerMixin, ClusterMixin, BaseEstimator):
 
     def _step(self, x):
         """One SG step on the object ``x`` ``[d]``; returns ``rho^2(x, w_winner)`` before it."""
-        rho = self._distance(x[None, :], self.cluster_centers_)[0]  # rho(x, w_y), [K]
-        winner = np.argmin(rho)
+        rho = self._rho(x[None, :], self.cluster_centers_)[0]  # rho(x, w_y), [K]
+        winner = np.argmin(rho)  # a(x) = argmin_y rho(x, w_y)
         if self.rule == "wta":  # w_y += lr (x - w_y) [a(x) = y]
             self.cluster_centers_[winner] += self.lr * (x - self.cluster_centers_[winner])
         else:  # w_y += lr (x - w_y) K(rho(x, w_y)), every y
@@ -145,29 +150,31 @@ class KohonenNetwork(TransformerMixin, ClusterMixin, BaseEstimator):
 
     def predict(self, X):
         """Index of the nearest unit, ``a(x) = argmin_y rho(x, w_y)``. ``[n, d] -> [n]``."""
-        return np.argmin(self.transform(X), axis=1)
+        check_is_fitted(self, "cluster_centers_")
+        X = check_estimator_input(self, X, reset=False)
+        return nearest(X, self.cluster_centers_, self.metric)[0]
 
     def transform(self, X):
         """Distances to every unit, ``rho(x_i, w_y)``. ``[n, d] -> [n, n_units]``."""
         check_is_fitted(self, "cluster_centers_")
-        X = _validated(self, X, reset=False)
-        return self._distance(X, self.cluster_centers_)
+        X = check_estimator_input(self, X, reset=False)
+        return unchecked(self.metric)(X, self.cluster_centers_)
 
     def quality(self, X):
-        """The lecture's criterion ``Q = 1/2 sum_i rho^2(x_i, w_a(x_i))`` on ``X`` ``[n, d]``."""
-        nearest = np.min(self.transform(X), axis=1)
-        return float(0.5 * np.sum(nearest**2))
+        """The lecture's criterion ``Q = 1/2 sum_i rho^2(x_i, w_a(x_i))`` on ``X`` ``[n, d]``
+        (:func:`coursekit.clustering.within_cluster_sum` of the units)."""
+        check_is_fitted(self, "cluster_centers_")
+        X = check_estimator_input(self, X, reset=False)
+        return within_cluster_sum(X, self.cluster_centers_, self.metric)
 
     def _initialize(self, X, rng):
         """Initial centres, zero win counts, and the running Q at its starting value."""
         self.cluster_centers_ = _initial_vectors(self.init, X, self.n_units, rng)
         self.win_counts_ = np.zeros(self.n_units, dtype=np.int64)
-        nearest = np.min(self._distance(X, self.cluster_centers_), axis=1)
-        self.running_q_ = np.array([np.mean(nearest**2)])
+        self._rho = unchecked(self.metric)
+        distances = nearest(X, self.cluster_centers_, self.metric)[1]
+        self.running_q_ = np.array([np.mean(distances**2)])
         self.n_iter_ = 0
-
-    def _distance(self, X, W):
-        return get_metric(self.metric)(X, W)
 
     def _check_params(self):
         check_positive_int(self.n_units, "n_units")
@@ -227,7 +234,7 @@ class LVQ(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         """Learn prototypes from ``X`` ``[n, d]`` and labels ``y`` ``[n]``; returns ``self``."""
-        X = _validated(self, X, reset=True)
+        X = check_estimator_input(self, X, reset=True)
         classes, y_index = self._check_labels(y, X.shape[0])
         self._check_params()
         rng = check_random_state(self.random_state)
@@ -236,32 +243,74 @@ class LVQ(ClassifierMixin, BaseEstimator):
         self.running_q_ = _sg_passes(self, X, y_index, rng)
         return self
 
+    def partial_fit(self, X, y, classes=None):
+        """One LVQ1 step per object of ``X`` (``[d]``, ``[1, d]`` or ``[m, d]``) with labels ``y``.
+
+        The steps are taken in the order of the rows. The first call initialises the
+        prototypes (``init``) and the running Q from ``X`` and ``y``, so its ``y`` must hold
+        every class (``classes``, scikit-learn's argument, may name them and must then agree);
+        later calls accept only those classes. Extends ``running_q_`` by one entry per object;
+        returns ``self``.
+        """
+        first_call = not hasattr(self, "prototypes_")
+        X = check_estimator_input(self, np.atleast_2d(X), reset=first_call)
+        if first_call:
+            self.classes_, y_index = self._check_labels(y, X.shape[0])
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(
+                    f"classes must be the classes present in the first call's y "
+                    f"({self.classes_.tolist()}): each class's prototypes start from its "
+                    f"members; got {np.unique(classes).tolist()}"
+                )
+            self._check_params()
+            self._initialize(X, y_index, check_random_state(self.random_state))
+        else:
+            y_index = self._class_index(np.atleast_1d(y), X.shape[0])
+        losses = np.array([self._step(x, label) for x, label in zip(X, y_index)])
+        self.running_q_ = _running_mean(self.running_q_, losses, self.lam)
+        self.n_iter_ += len(X)
+        return self
+
+    def _class_index(self, y, n_samples):
+        """Indices into ``classes_`` of labels ``y`` ``[n_samples]``; unknown labels raise."""
+        y = column_or_1d(y)
+        if y.shape[0] != n_samples:
+            raise ValueError(
+                f"y has {y.shape[0]} entries but X has {n_samples} rows; they must match"
+            )
+        index = np.clip(np.searchsorted(self.classes_, y), 0, len(self.classes_) - 1)
+        unknown = self.classes_[index] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y has labels the model was not initialised with: {np.unique(y[unknown])[:5]}; "
+                f"known classes are {self.classes_.tolist()}"
+            )
+        return index
+
     def _step(self, x, label):
         """One LVQ1 step on ``(x [d], class index)``; returns the signed ``rho^2`` before it."""
-        rho = self._distance(x[None, :], self.prototypes_)[0]  # rho(x, w_c), [P]
-        nearest = np.argmin(rho)  # c(x)
-        sign = 1.0 if self._prototype_class[nearest] == label else -1.0  # [a = y] - [a != y]
-        self.prototypes_[nearest] += sign * self.lr * (x - self.prototypes_[nearest])
-        return sign * rho[nearest] ** 2
+        rho = self._rho(x[None, :], self.prototypes_)[0]  # rho(x, w_c), [P]
+        winner = np.argmin(rho)  # c(x) = argmin_c rho(x, w_c)
+        sign = 1.0 if self._prototype_class[winner] == label else -1.0  # [a = y] - [a != y]
+        self.prototypes_[winner] += sign * self.lr * (x - self.prototypes_[winner])
+        return sign * rho[winner] ** 2
 
     def predict(self, X):
         """The class of the nearest prototype, ``a(x) = y(c(x))``. ``[n, d] -> [n]``."""
         check_is_fitted(self, "prototypes_")
-        X = _validated(self, X, reset=False)
-        nearest = np.argmin(self._distance(X, self.prototypes_), axis=1)
-        return self.prototype_labels_[nearest]
+        X = check_estimator_input(self, X, reset=False)
+        return self.prototype_labels_[nearest(X, self.prototypes_, self.metric)[0]]
 
     def quality(self, X, y):
         """The signed criterion ``Q = sum_i rho^2(x_i, w_c(x_i)) (+1 right, -1 wrong)``."""
         check_is_fitted(self, "prototypes_")
-        X = _validated(self, X, reset=False)
+        X = check_estimator_input(self, X, reset=False)
         y = column_or_1d(y)
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"y has {y.shape[0]} entries but X has {X.shape[0]} rows")
-        rho = self._distance(X, self.prototypes_)
-        nearest = np.argmin(rho, axis=1)
-        sign = np.where(self.prototype_labels_[nearest] == y, 1.0, -1.0)
-        return float(np.sum(rho[np.arange(len(X)), nearest] ** 2 * sign))
+        winners, distances = nearest(X, self.prototypes_, self.metric)
+        sign = np.where(self.prototype_labels_[winners] == y, 1.0, -1.0)
+        return float(np.sum(distances**2 * sign))
 
     def _initialize(self, X, y_index, rng):
         """Prototypes per class (``init``), their classes, and the running Q at its start."""
@@ -273,14 +322,11 @@ class LVQ(ClassifierMixin, BaseEstimator):
         self.prototypes_ = np.concatenate(prototypes)
         self._prototype_class = np.concatenate(owners)
         self.prototype_labels_ = self.classes_[self._prototype_class]
-        rho = self._distance(X, self.prototypes_)
-        nearest = np.argmin(rho, axis=1)
-        sign = np.where(self._prototype_class[nearest] == y_index, 1.0, -1.0)
-        self.running_q_ = np.array([np.mean(rho[np.arange(len(X)), nearest] ** 2 * sign)])
+        self._rho = unchecked(self.metric)
+        winners, distances = nearest(X, self.prototypes_, self.metric)
+        sign = np.where(self._prototype_class[winners] == y_index, 1.0, -1.0)
+        self.running_q_ = np.array([np.mean(distances**2 * sign)])
         self.n_iter_ = 0
-
-    def _distance(self, X, W):
-        return get_metric(self.metric)(X, W)
 
     @staticmethod
     def _check_labels(y, n_samples):
@@ -396,14 +442,3 @@ def _check_sg_params(model):
     check_positive_int(model.max_iter, "max_iter")
     if model.tol is not None:
         check_positive_float(model.tol, "tol", allow_zero=True)
-
-
-def _validated(model, X, *, reset):
-    """``X`` as a finite float64 ``[n, d]`` array, with scikit-learn's feature bookkeeping.
-
-    scikit-learn's ``validate_data`` rejects sparse, complex, 1-D, empty and non-finite input
-    with its standard messages and records (``reset=True``) or checks ``n_features_in_``;
-    :func:`coursekit.validation.check_matrix` then fixes the type.
-    """
-    X = validate_data(model, X, reset=reset, dtype=np.float64)
-    return check_matrix(X, "X")

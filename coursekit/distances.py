@@ -1,4 +1,4 @@
-"""The lecture's distance functions (меры расстояния), as pairwise matrices.
+"""The lecture's distance functions (меры расстояния), as pairwise matrices, and the rule built on them.
 
 Every distance here is a function ``f(X, W)``: ``X`` holds ``n`` objects ``[n, d]``,
 ``W`` holds ``k`` objects (centres, prototypes, neurons' weights) ``[k, d]``, and the
@@ -6,7 +6,15 @@ result is the float64 matrix ``[n, k]`` with ``rho(x_i, w_j)`` at ``[i, j]``.
 Inputs are NumPy arrays, array-likes or torch tensors; the output is always NumPy.
 
 Models take ``metric=`` as a name or a callable and resolve it with :func:`get_metric`.
+
+The rule that chapters 1 to 4 share, ``a(x) = argmin_y rho(x, w_y)`` (the nearest centre,
+prototype or best-matching unit), is :func:`assign`. Models validate their input once, where
+it enters (``fit``, ``predict``), and then run :func:`nearest` and the ``unchecked`` form of
+each distance on the validated arrays, so their training loops do not check the same data
+again at every step.
 """
+
+import functools
 
 import numpy as np
 
@@ -18,44 +26,74 @@ METRICS = ("euclidean", "sqeuclidean", "manhattan", "chebyshev", "cosine")
 CHUNK_ELEMENTS = 20_000_000
 """How many elements one block of differences ``[rows, k, d]`` may hold (160 MB of float64)."""
 
+BLOCK_ELEMENTS = 4_000_000
+"""How many entries one block of the distance matrix ``[rows, k]`` may hold in :func:`nearest`."""
 
-def check_pair(X, W):
+
+def check_pair(X, W, w_name="W"):
     """Validate a pair of object matrices: both 2-D, finite, with the same feature count."""
     X = check_matrix(X, "X")
-    W = check_matrix(W, "W")
-    check_same_features(X, W, "X", "W")
+    W = check_matrix(W, w_name)
+    check_same_features(X, W, "X", w_name)
     return X, W
 
 
-def sqeuclidean(X, W):
+def _checks_pair(distance):
+    """The public ``f(X, W)`` of a ``distance`` written for validated arrays.
+
+    The public function validates ``X`` and ``W`` (:func:`check_pair`) and calls ``distance``;
+    ``f.unchecked`` is ``distance`` itself, for loops whose arrays were validated once.
+    """
+
+    @functools.wraps(distance)
+    def checked(X, W):
+        return distance(*check_pair(X, W))
+
+    checked.unchecked = distance
+    # Found by pickle (a model keeps the distance it trains with) as ``module.name.unchecked``.
+    distance.__qualname__ = f"{distance.__qualname__}.unchecked"
+    return checked
+
+
+@_checks_pair
+def sqeuclidean(X, W, x_squared_norms=None):
     """Squared Euclidean distance, ``rho(x, w) = sum_j (x^j - w^j)^2``.
 
     Computed through the expansion ``||x||^2 - 2 <x, w> + ||w||^2``: one matrix product
     instead of an ``[n, k, d]`` array of differences. Shapes: ``[n, d], [k, d] -> [n, k]``.
+    The one place coursekit computes squared distances; the dtype of ``X`` is kept.
+    ``sqeuclidean.unchecked`` also takes ``x_squared_norms`` ``[n]``, the ``||x_i||^2`` of a
+    caller that measures the same ``X`` many times (k-means++).
     """
-    X, W = check_pair(X, W)
-    squared = np.sum(X**2, axis=1)[:, None] - 2.0 * X @ W.T + np.sum(W**2, axis=1)[None, :]
+    if x_squared_norms is None:
+        x_squared_norms = np.einsum("ij,ij->i", X, X)
+    squared = X @ W.T
+    squared *= -2.0
+    squared += x_squared_norms[:, None]
+    squared += np.einsum("ij,ij->i", W, W)[None, :]
     # Rounding in the expansion can leave near-duplicate pairs slightly below zero.
-    return np.maximum(squared, 0.0)
+    return np.maximum(squared, 0.0, out=squared)
 
 
+@_checks_pair
 def euclidean(X, W):
     """Euclidean distance, ``rho(x, w) = sqrt(sum_j (x^j - w^j)^2)``. ``[n, d], [k, d] -> [n, k]``."""
-    return np.sqrt(sqeuclidean(X, W))
+    return np.sqrt(sqeuclidean.unchecked(X, W))
 
 
+@_checks_pair
 def manhattan(X, W):
     """Manhattan (city-block) distance, ``rho(x, w) = sum_j |x^j - w^j|``. ``-> [n, k]``."""
-    X, W = check_pair(X, W)
     return _over_row_blocks(X, W, lambda difference: difference.sum(axis=2))
 
 
+@_checks_pair
 def chebyshev(X, W):
     """Supremum-norm (Chebyshev) distance, ``rho(x, w) = max_j |x^j - w^j|``. ``-> [n, k]``."""
-    X, W = check_pair(X, W)
     return _over_row_blocks(X, W, lambda difference: difference.max(axis=2))
 
 
+@_checks_pair
 def cosine(X, W):
     """Cosine ("scalar product") distance, ``rho(x, w) = 1 - <x, w> / (||x|| ||w||)``.
 
@@ -63,7 +101,6 @@ def cosine(X, W):
     undefined for the zero vector, so a zero row in ``X`` or ``W`` raises ``ValueError``.
     Shapes: ``[n, d], [k, d] -> [n, k]``.
     """
-    X, W = check_pair(X, W)
     similarity = _unit_rows(X, "X") @ _unit_rows(W, "W").T
     # Rounding can push the cosine a hair outside [-1, 1]; distances stay in [0, 2].
     return np.clip(1.0 - similarity, 0.0, 2.0)
@@ -88,7 +125,10 @@ class MinkowskiDistance:
         self.__name__ = f"minkowski(p={self.p:g}" + (")" if weights is None else ", weights)")
 
     def __call__(self, X, W):
-        X, W = check_pair(X, W)
+        return self.unchecked(*check_pair(X, W))
+
+    def unchecked(self, X, W):
+        """The distance on arrays already validated (see :func:`check_pair`)."""
         weights = self._weights_for(X.shape[1])
         powered_sum = _over_row_blocks(X, W, lambda difference: difference**self.p @ weights)
         return powered_sum ** (1.0 / self.p)
@@ -128,6 +168,66 @@ def get_metric(metric):
         f"metric must be one of {', '.join(METRICS)} or a callable f(X, W) "
         f"(for example minkowski(p=3)), got {metric!r}"
     )
+
+
+def unchecked(metric):
+    """The distance ``metric`` for arrays validated already: ``f.unchecked`` of coursekit's
+    distances, a user's callable as it is. Resolve it once, outside a training loop."""
+    distance = get_metric(metric)
+    return getattr(distance, "unchecked", distance)
+
+
+def assign(X, centers, metric="euclidean"):
+    """The nearest-centre rule (правило ближайшего центра), ``a(x) = argmin_y rho(x, w_y)``.
+
+    ``X`` ``[n, d]``, ``centers`` ``[k, d]`` -> ``[n]`` integers in ``0..k-1``. Ties go to
+    the centre listed first (NumPy's ``argmin`` convention). The same rule picks the nearest
+    centre of k-means, the winner of the Kohonen network, the nearest prototype of LVQ and
+    the best-matching unit of a self-organizing map; they all call :func:`nearest`.
+    """
+    X, centers = check_pair(X, centers, "centers")
+    return nearest(X, centers, metric)[0]
+
+
+def nearest(X, centers, metric="euclidean", *, with_distances=True):
+    """``a(x_i) = argmin_y rho(x_i, w_y)`` and ``rho(x_i, w_a(x_i))`` on validated arrays.
+
+    ``X`` ``[n, d]`` and ``centers`` ``[k, d]`` must come from :func:`check_pair` (or a model's
+    own check at its door); the dtype of ``X`` is kept. Returns ``(winners [n], distances
+    [n])``, or ``(winners, None)`` with ``with_distances=False`` (cheaper). For the Euclidean distance (and its square) the winner is found without the
+    distances to the other centres: ``||x||^2`` is the same for every centre, so
+    ``argmin_y ||x - w_y||^2 = argmax_y (<x, w_y> - ||w_y||^2 / 2)``, one matrix product and
+    a bias per centre (a layer of linear units followed by the competition). Rows are taken
+    in blocks of at most :data:`BLOCK_ELEMENTS` distances, so memory stays bounded.
+    """
+    n, k = X.shape[0], centers.shape[0]
+    winners = np.empty(n, dtype=np.intp)
+    distances = np.empty(n, dtype=np.result_type(X.dtype, centers.dtype)) if with_distances else None
+    expansion = isinstance(metric, str) and metric in ("euclidean", "sqeuclidean")
+    if expansion:
+        half_norms = 0.5 * np.einsum("ij,ij->i", centers, centers)
+    else:
+        distance = unchecked(metric)
+    rows = max(1, BLOCK_ELEMENTS // max(k, 1))
+    for start in range(0, n, rows):
+        block = slice(start, start + rows)
+        if expansion:
+            scores = X[block] @ centers.T
+            scores -= half_norms
+            winners[block] = np.argmax(scores, axis=1)
+            if not with_distances:
+                continue
+            best = np.take_along_axis(scores, winners[block, None], axis=1)[:, 0]
+            squared = np.einsum("ij,ij->i", X[block], X[block]) - 2.0 * best
+            distances[block] = np.maximum(squared, 0.0)
+        else:
+            rho = np.asarray(distance(X[block], centers))
+            winners[block] = np.argmin(rho, axis=1)
+            if with_distances:
+                distances[block] = np.take_along_axis(rho, winners[block, None], axis=1)[:, 0]
+    if with_distances and expansion and metric == "euclidean":
+        np.sqrt(distances, out=distances)
+    return winners, distances
 
 
 def _over_row_blocks(X, W, reduce):

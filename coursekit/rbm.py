@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from coursekit.train import bernoulli
+from coursekit.train import _as_generator, bernoulli
 from coursekit.validation import check_positive_float, check_positive_int
 
 MAX_ENUMERATED_UNITS = 20
@@ -59,7 +59,7 @@ class RBM(nn.Module):
         self.persistent = persistent
         self.init_std = check_positive_float(init_std, "init_std", allow_zero=True)
         self.random_state = random_state
-        self._generator = _as_generator(random_state)
+        self._generator = _as_generator(random_state, "random_state")
         dtype = dtype or torch.get_default_dtype()
         weights = torch.randn(n_visible, n_hidden, generator=self._generator, dtype=dtype)
         self.W = nn.Parameter(weights * self.init_std)
@@ -85,17 +85,23 @@ class RBM(nn.Module):
     def free_energy(self, v):
         """``F(v) = -log sum_h exp(-E(v, h)) = -a.v - sum_k softplus(b_k + (v W)_k)``,
         so that ``p(v) = exp(-F(v)) / Z``. ``v`` ``[n, n_visible]`` -> ``[n]``."""
-        v = self._check_units(v, self.n_visible, "v")
+        return self._free_energy(self._check_units(v, self.n_visible, "v"))
+
+    def _free_energy(self, v):
         return -(v @ self.a) - F.softplus(self.b + v @ self.W).sum(dim=1)
 
     def hidden_probabilities(self, v):
         """``P(h_k = 1 | v) = sigma(b_k + sum_i v_i w_ik)``: ``[n, n_visible]`` -> ``[n, n_hidden]``."""
-        v = self._check_units(v, self.n_visible, "v")
+        return self._hidden(self._check_units(v, self.n_visible, "v"))
+
+    def _hidden(self, v):
         return torch.sigmoid(self.b + v @ self.W)
 
     def visible_probabilities(self, h):
         """``P(v_i = 1 | h) = sigma(a_i + sum_k w_ik h_k)``: ``[n, n_hidden]`` -> ``[n, n_visible]``."""
-        h = self._check_units(h, self.n_hidden, "h")
+        return self._visible(self._check_units(h, self.n_hidden, "h"))
+
+    def _visible(self, h):
         return torch.sigmoid(self.a + h @ self.W.T)
 
     def forward(self, v):
@@ -143,10 +149,11 @@ class RBM(nn.Module):
         if keep_every is not None:
             keep_every = check_positive_int(keep_every, "keep_every")
         generator = self._generator_for(generator)
-        chain = [v]
+        chain = [v]  # checked once above: the steps below run on valid states only
         for step in range(1, steps + 1):
-            _, h = self.sample_h(v, generator)  # CD's steps 2-3: P(h | v), then h ~ P(h | v)
-            p_v, v = self.sample_v(h, generator)  # step 4: P(v | h), then v ~ P(v | h)
+            h = bernoulli(self._hidden(v), generator)  # CD's steps 2-3: P(h | v), h ~ P(h | v)
+            p_v = self._visible(h)  # step 4: P(v | h), then v ~ P(v | h)
+            v = bernoulli(p_v, generator)
             if keep_every is not None and step % keep_every == 0:
                 chain.append(p_v if probabilities else v)
         if keep_every is None:
@@ -172,8 +179,8 @@ class RBM(nn.Module):
         """
         v_data = self._check_units(v, self.n_visible, "v")          # 1. clamp the data
         v_model = self._negative_samples(v_data, generator)          # 2-5. k Gibbs steps
-        p_h_data = self.hidden_probabilities(v_data)
-        p_h_model = self.hidden_probabilities(v_model)               # 6. P(h | v_k)
+        p_h_data = self._hidden(v_data)
+        p_h_model = self._hidden(v_model)                            # 6. P(h | v_k)
         dW = v_data.T @ p_h_data / len(v_data) - v_model.T @ p_h_model / len(v_model)
         da = v_data.mean(dim=0) - v_model.mean(dim=0)
         db = p_h_data.mean(dim=0) - p_h_model.mean(dim=0)
@@ -189,7 +196,7 @@ class RBM(nn.Module):
         """
         v_data = self._check_units(v, self.n_visible, "v")
         v_model = self._negative_samples(v_data, None)  # no gradient flows through sampling
-        return self.free_energy(v_data).mean() - self.free_energy(v_model).mean()
+        return self._free_energy(v_data).mean() - self._free_energy(v_model).mean()
 
     @torch.no_grad()
     def _negative_samples(self, v_data, generator):
@@ -209,7 +216,7 @@ class RBM(nn.Module):
         """Mean over rows of ``sum_i (v_i - v̂_i)^2`` with the deterministic reconstruction
         ``v̂ = P(v = 1 | h = P(h = 1 | v))`` (one mean-field up-down pass). ``v`` -> a float."""
         v = self._check_units(v, self.n_visible, "v")
-        reconstruction = self.visible_probabilities(self.hidden_probabilities(v))
+        reconstruction = self._visible(self._hidden(v))
         return ((v - reconstruction) ** 2).sum(dim=1).mean().item()
 
     def log_partition(self):
@@ -230,7 +237,7 @@ class RBM(nn.Module):
         terms = []
         for states in _binary_states(m, self.W.dtype, self.W.device):
             if self.n_visible <= self.n_hidden:
-                terms.append(-self.free_energy(states))
+                terms.append(-self._free_energy(states))
             else:
                 terms.append(states @ self.b + F.softplus(self.a + states @ self.W.T).sum(dim=1))
         return torch.logsumexp(torch.cat(terms), dim=0)
@@ -273,12 +280,4 @@ def _binary_states(m, dtype, device):
     for start in range(0, 2**m, ENUMERATION_CHUNK):
         index = torch.arange(start, min(start + ENUMERATION_CHUNK, 2**m), device=device)
         yield ((index[:, None] >> bits) & 1).to(dtype)
-
-
-def _as_generator(random_state):
-    """``None``, a ``torch.Generator``, or a new CPU generator seeded with an int."""
-    if random_state is None or isinstance(random_state, torch.Generator):
-        return random_state
-    seed = check_positive_int(random_state, "random_state", minimum=0)
-    return torch.Generator().manual_seed(seed)
 

@@ -18,13 +18,21 @@ learned ``weights_`` keep the grid shape ``[rows, cols, n_features]``.
 
 import numpy as np
 import torch
-from scipy import linalg, sparse
+from scipy import linalg
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from coursekit.clustering import quantization_error
+from coursekit.clustering.criteria import _cluster_sums
+from coursekit.distances import nearest, sqeuclidean
 from coursekit.train import resolve_device
-from coursekit.validation import check_matrix, check_positive_float, check_positive_int
+from coursekit.validation import (
+    check_choice,
+    check_matrix,
+    check_positive_float,
+    check_positive_int,
+)
 
 TOPOLOGIES = ("rect", "hex")
 NEIGHBORHOODS = ("gaussian", "bubble")
@@ -38,11 +46,17 @@ ADJACENT = {"rect": np.sqrt(2.0), "hex": 1.0}
 MiniSom's topographic error), 6 on a hexagonal one."""
 
 NEGLIGIBLE = 1e-6
-"""Online updates skip nodes whose step ``alpha * h`` is below this (their move is < 1e-6 of
-the distance to the sample): exact for the bubble, a 1e-6 truncation of the Gaussian's tail."""
+"""Online updates on a large map skip nodes whose step ``alpha * h`` is below this (their move
+is < 1e-6 of the distance to the sample): exact for the bubble, a 1e-6 truncation of the
+Gaussian's tail."""
+
+SMALL_MAP = 16_384
+"""Online training takes its distances from the differences ``x - w_j`` and moves every node at
+each step on maps with at most this many weights (rows x cols x features): there a NumPy call
+costs more than its work."""
 
 CHUNK_ROWS = 4096
-"""Samples per block when computing sample-to-node distances (bounds the memory)."""
+"""Samples per block when the GPU computes sample-to-node scores (bounds the memory)."""
 
 
 # --- the grid ------------------------------------------------------------------------------
@@ -211,12 +225,12 @@ class SOM(TransformerMixin, BaseEstimator):
         X = check_matrix(X, "X").astype(self.dtype, copy=False)
         self.n_features_in_ = X.shape[1]
         rng = check_random_state(self.random_state)
-        weights = self._initial_weights(X, rng).astype(self.dtype, copy=False)
-        snapshots = [weights.copy()]
+        if device is not None:  # batch epochs on a GPU: the same steps on torch tensors
+            X = torch.as_tensor(X, device=device)  # the PCA start is computed there too
+        weights = self._initial_weights(X, rng)
+        snapshots = [_numpy(weights).copy()]
         r = grid_distances(self.rows, self.cols, self.topology)
         sigma0 = self._sigma0()
-        if device is not None:  # batch epochs on a GPU: the same steps on torch tensors
-            X, weights = torch.as_tensor(X, device=device), torch.as_tensor(weights, device=device)
         for epoch in range(self.epochs):
             if self.mode == "online":
                 order = rng.permutation(X.shape[0])
@@ -262,11 +276,13 @@ class SOM(TransformerMixin, BaseEstimator):
         return max(self.rows, self.cols) / 2.0 if self.sigma is None else float(self.sigma)
 
     def _initial_weights(self, X, rng):
-        """Flat initial weights ``[K, d]``: the lecture's random ones or the PCA plane."""
+        """Flat initial weights ``[K, d]`` in the dtype and on the device of ``X`` (an array or
+        a tensor): the lecture's random ones or the PCA plane."""
         n_nodes = self.rows * self.cols
         if self.init == "random":
             bound = 1.0 / (2.0 * n_nodes)
-            return rng.uniform(-bound, bound, size=(n_nodes, X.shape[1]))
+            weights = rng.uniform(-bound, bound, size=(n_nodes, X.shape[1])).astype(self.dtype)
+            return torch.as_tensor(weights, device=X.device) if torch.is_tensor(X) else weights
         return pca_weights(X, self.rows, self.cols, self.topology)
 
     def _check_params(self):
@@ -281,8 +297,7 @@ class SOM(TransformerMixin, BaseEstimator):
             ("schedule", SCHEDULES),
             ("dtype", DTYPES),
         ]:
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+            check_choice(getattr(self, name), name, allowed)
         if self.sigma is not None:
             check_positive_float(self.sigma, "sigma")
         check_positive_float(self.sigma_end, "sigma_end")
@@ -308,19 +323,20 @@ class SOM(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Distances ``||x_i - w_j||`` to every node, ``[n, rows * cols]`` (nodes row by row)."""
         weights = self._flat_weights()
-        return np.sqrt(_squared_distances(self._check_X(X), weights))
+        return np.sqrt(sqeuclidean.unchecked(self._check_X(X), weights))
 
     def winner(self, X):
         """Grid coordinates ``(row, col)`` of each sample's best-matching unit, ``[n, 2]`` ints."""
         weights = self._flat_weights()
-        best = best_matching_units(self._check_X(X), weights)
+        best = nearest(self._check_X(X), weights)[0]
         return np.column_stack(np.divmod(best, self.cols))
 
     # --- quality ---
 
     def quantization_error(self, X):
-        """``E_q = (1/n) sum_i ||x_i - w_c(x_i)||``, the mean distance to the winner."""
-        return float(np.mean(np.min(self.transform(X), axis=1)))
+        """``E_q = (1/n) sum_i ||x_i - w_c(x_i)||``, the mean distance to the winner
+        (:func:`coursekit.clustering.quantization_error` of the nodes)."""
+        return quantization_error(self._check_X(X), self._flat_weights())
 
     def topographic_error(self, X):
         """Share of samples whose first and second best-matching units are not grid neighbours.
@@ -361,7 +377,7 @@ class SOM(TransformerMixin, BaseEstimator):
 
     def hit_map(self, X):
         """How many samples each node wins, ``[rows, cols]`` integers summing to ``n``."""
-        best = best_matching_units(self._check_X(X), self._flat_weights())
+        best = nearest(self._check_X(X), self._flat_weights())[0]
         return np.bincount(best, minlength=self.rows * self.cols).reshape(self.rows, self.cols)
 
     def __sklearn_tags__(self):
@@ -373,24 +389,13 @@ class SOM(TransformerMixin, BaseEstimator):
 # --- the three phases, vectorised over nodes ----------------------------------------------
 
 
-def best_matching_units(X, weights):
-    """Competition: ``c(x_i) = argmin_j ||x_i - w_j||`` for ``X`` ``[n, d]``, ``weights``
-    ``[K, d]`` -> ``[n]`` flat node indices (by the expansion, in blocks of rows)."""
-    return np.concatenate(
-        [
-            np.argmin(_squared_distances(X[start : start + CHUNK_ROWS], weights), axis=1)
-            for start in range(0, X.shape[0], CHUNK_ROWS)
-        ]
-    )
-
-
 def online_step(x, weights, grid_distance, alpha, sigma, kind="gaussian"):
     """One step of the lecture's algorithm on sample ``x`` ``[d]``; updates ``weights`` ``[K, d]``.
 
     Competition ``c = argmin_j ||x - w_j||``; cooperation ``h_j = exp(-r(j, c)^2 / (2 sigma^2))``;
     adaptation ``w_j += alpha h_j (x - w_j)`` for all ``j`` at once. Returns the winner ``c``.
     """
-    winner = np.argmin(np.sum(weights**2, axis=1) - 2.0 * weights @ x)
+    winner = nearest(x[None, :], weights)[0][0]  # the rule of chapter 1, a(x) = argmin_j rho(x, w_j)
     h = neighbourhood(grid_distance[winner], sigma, kind)
     weights += (alpha * h)[:, None] * (x - weights)
     return winner
@@ -398,22 +403,46 @@ def online_step(x, weights, grid_distance, alpha, sigma, kind="gaussian"):
 
 def _online_epoch(X, weights, grid_distance, alphas, sigmas, kind):
     """:func:`online_step` over the rows of ``X`` (already shuffled), updating ``weights`` in
-    place. Leaner than calling it: moves only nodes with a step above :data:`NEGLIGIBLE`, and
-    keeps ``||w_j||^2`` up to date in O(K) from the dot products of the competition:
-    ``w' = (1 - s) w + s x`` gives ``||w'||^2 = (1-s)^2 ||w||^2 + 2 s (1-s) w.x + s^2 ||x||^2``."""
-    squared_norms = np.sum(weights**2, axis=1)
-    n_nodes = weights.shape[0]
+    place, with the neighbourhood's constants taken out of the loop.
+
+    On a small map (at most :data:`SMALL_MAP` weights) a NumPy call costs more than its work, so
+    each step makes as few as it can: the differences ``x - w_j`` that the adaptation needs give
+    the competition its distances ``||x - w_j||^2`` too, and every node moves. On a large map
+    steps of at most :data:`NEGLIGIBLE` are dropped and ``||w_j||^2`` is kept up to date in
+    O(K) from the dot products of the competition, ``w' = (1 - s) w + s x`` giving
+    ``||w'||^2 = (1-s)^2 ||w||^2 + 2 s (1-s) w.x + s^2 ||x||^2``."""
+    if kind not in NEIGHBORHOODS:
+        raise ValueError(f"neighborhood must be one of {NEIGHBORHOODS}, got {kind!r}")
+    dtype = weights.dtype  # every per-step array in the weights' dtype: no mixed-precision passes
+    gaussian = kind == "gaussian"
+    # h = exp(-r^2 / (2 sigma^2)) = width ** (r^2) with width = exp(-1 / (2 sigma^2))
+    # (gaussian), h = [r^2 <= width] with width = sigma^2 (bubble); squared grid distances
+    # [K, K, 1], so that a winner's row multiplies [K, d] directly
+    squared_grid = (grid_distance**2).astype(dtype)[:, :, None]
+    alphas = alphas.astype(dtype)
+    widths = (np.exp(-0.5 / sigmas**2) if gaussian else sigmas**2).astype(dtype)
     buffer = np.empty_like(weights)  # one [K, d] scratch array: no allocation per step
-    for x, alpha, sigma in zip(X, alphas, sigmas):
+    if weights.size <= SMALL_MAP:
+        for x, alpha, width in zip(X, alphas, widths):
+            np.subtract(x, weights, out=buffer)  # x - w_j, [K, d]
+            winner = np.vecdot(buffer, buffer).argmin()  # competition
+            r2 = squared_grid[winner]  # [K, 1]
+            buffer *= alpha * (width**r2 if gaussian else (r2 <= width))  # cooperation
+            weights += buffer  # adaptation, the whole map at once
+        return
+    squared_grid = squared_grid[:, :, 0]
+    n_nodes = weights.shape[0]
+    squared_norms = np.einsum("ij,ij->i", weights, weights)
+    for x, alpha, width in zip(X, alphas, widths):
         dots = weights @ x
-        winner = np.argmin(squared_norms - 2.0 * dots)  # competition
-        step = alpha * neighbourhood(grid_distance[winner], sigma, kind)  # cooperation
-        step[step <= NEGLIGIBLE] = 0.0
+        winner = np.argmin(squared_norms - 2 * dots)  # competition
+        r2 = squared_grid[winner]
+        step = alpha * (width**r2 if gaussian else (r2 <= width))  # cooperation
+        step[step <= NEGLIGIBLE] = 0
         squared_norms = (
             (1 - step) ** 2 * squared_norms + 2 * step * (1 - step) * dots + step**2 * (x @ x)
         )
         moving = np.flatnonzero(step)
-        step = step.astype(weights.dtype, copy=False)  # no mixed-precision passes over W
         if moving.size > n_nodes // 2:  # adaptation, the whole neighbourhood at once
             np.subtract(x, weights, out=buffer)
             buffer *= step[:, None]
@@ -429,13 +458,9 @@ def batch_step(X, weights, h):
     ``h[j, c]``. Computed as ``h @ S / h @ N`` with ``S_c`` the sum and ``N_c`` the count of
     samples won by node ``c``. A node with no sample in its neighbourhood keeps its weights.
     """
-    n_nodes = weights.shape[0]
-    best = best_matching_units(X, weights)
-    won = sparse.csr_matrix(
-        (np.ones(X.shape[0]), (best, np.arange(X.shape[0]))), shape=(n_nodes, X.shape[0])
-    )
-    sums = won @ X  # S_c = sum of the samples node c wins, [K, d]
-    counts = np.bincount(best, minlength=n_nodes).astype(float)  # N_c, [K]
+    best = nearest(X, weights, with_distances=False)[0]  # competition: the winner c(i) of x_i
+    sums, counts = _cluster_sums(X, best, weights.shape[0])  # S_c, [K, d], and N_c, [K]
+    counts = counts.astype(X.dtype)
     numerator, denominator = h @ sums, h @ counts
     covered = denominator > 0
     new = weights.copy()
@@ -467,9 +492,10 @@ def pca_weights(X, rows, cols, topology="rect"):
 
     ``w = mean + a s_1 v_1 + b s_2 v_2`` with node coordinates rescaled to ``a, b`` in
     ``[-1, 1]``, ``v_k`` the principal axes and ``s_k`` the standard deviations along them; the
-    first axis runs along the longer side of the grid. ``-> [rows * cols, d]``.
+    first axis runs along the longer side of the grid. ``-> [rows * cols, d]``. ``X`` may be a
+    NumPy array or a torch tensor; the weights come in its dtype, on its device.
     """
-    mean = X.mean(axis=0)
+    mean = X.mean(0)
     spread, axes = _principal_axes(X - mean, 2)
     coordinates = grid_coordinates(rows, cols, topology)  # (x along cols, y along rows)
     low, high = coordinates.min(axis=0), coordinates.max(axis=0)
@@ -478,16 +504,26 @@ def pca_weights(X, rows, cols, topology="rect"):
     unit[:, span == 0] = 0.0  # a grid one node wide stays on the mean along that axis
     if span[1] > span[0]:  # taller than wide: the first component along the rows
         unit = unit[:, ::-1]
-    weights = np.repeat(mean[None, :], rows * cols, axis=0)
-    for k in range(len(spread)):
-        weights += unit[:, k, None] * spread[k] * axes[k]
-    return weights
+    unit = unit[:, : len(spread)].astype(np.float64)
+    if torch.is_tensor(X):
+        unit = torch.as_tensor(unit.copy(), dtype=X.dtype, device=X.device)
+    else:
+        unit = unit.astype(X.dtype)
+    return mean + (unit * spread) @ axes  # w = mean + sum_k a_k s_k v_k, [rows * cols, d]
 
 
 def _principal_axes(centred, k):
     """Top ``k`` principal axes ``[<=k, d]`` of centred data and the standard deviations along
-    them. With more samples than features the ``d x d`` covariance is cheaper than an SVD."""
+    them. With more samples than features the ``d x d`` covariance is cheaper than an SVD.
+    A torch tensor stays a tensor, on its device."""
     n, d = centred.shape
+    if torch.is_tensor(centred):
+        k = min(k, n, d)
+        if n > d:
+            variances, vectors = torch.linalg.eigh(centred.T @ centred / (n - 1))  # ascending
+            return variances.flip(0)[:k].clamp(min=0).sqrt(), vectors.flip(1)[:, :k].T
+        _, singular, axes = torch.linalg.svd(centred, full_matrices=False)
+        return singular[:k] / np.sqrt(max(n - 1, 1)), axes[:k]
     if n > d:  # only the top k eigenpairs of the covariance: several times faster than all d
         covariance = centred.T @ centred / (n - 1)
         k = min(k, d)
@@ -498,17 +534,10 @@ def _principal_axes(centred, k):
     return singular[:k] / np.sqrt(max(n - 1, 1)), axes[:k]
 
 
-def _squared_distances(X, W):
-    """``||x_i - w_j||^2`` by the expansion ``||x||^2 - 2 x.w + ||w||^2``, ``[n, K]``."""
-    squared = np.sum(X**2, axis=1)[:, None] - 2.0 * X @ W.T + np.sum(W**2, axis=1)[None, :]
-    return np.maximum(squared, 0.0)
-
-
 def _numpy(weights):
     """Weights as a NumPy array, fetched from the GPU when they are a torch tensor."""
     return weights.cpu().numpy() if isinstance(weights, torch.Tensor) else weights
 
 
 def _check_topology(topology):
-    if topology not in TOPOLOGIES:
-        raise ValueError(f"topology must be one of {TOPOLOGIES}, got {topology!r}")
+    check_choice(topology, "topology", TOPOLOGIES)

@@ -275,10 +275,12 @@ def resolve_device(device):
     return device
 
 
-def _as_generator(generator):
+def _as_generator(generator, name="generator"):
+    """``None``, a ``torch.Generator``, or a new CPU generator seeded with the int ``generator``
+    (an error naming ``name`` otherwise)."""
     if generator is None or isinstance(generator, torch.Generator):
         return generator
-    return torch.Generator().manual_seed(check_positive_int(generator, "generator", minimum=0))
+    return torch.Generator().manual_seed(check_positive_int(generator, name, minimum=0))
 
 
 def _make_optimizer(optimizer, model, lr):

@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from coursekit.train import bernoulli, gaussian_noise
-from coursekit.validation import check_positive_float, check_positive_int
+from coursekit.validation import check_choice, check_positive_float, check_positive_int
 
 __all__ = ["VAE", "kl_divergence"]
 
@@ -81,9 +81,9 @@ class VAE(nn.Module):
         self.n_features = check_positive_int(n_features, "n_features")
         self.latent_dim = check_positive_int(latent_dim, "latent_dim")
         self.hidden = _check_hidden(hidden)
-        self.likelihood = _check_choice(likelihood, "likelihood", LIKELIHOODS)
+        self.likelihood = check_choice(likelihood, "likelihood", LIKELIHOODS)
         self.conv = bool(conv)
-        self.activation = _check_choice(activation, "activation", tuple(ACTIVATIONS))
+        self.activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
         self.prior_std = check_positive_float(prior_std, "prior_std")
         self.side = _image_side(self.n_features) if self.conv else None
         if decoder_std is not None:
@@ -340,12 +340,6 @@ def _check_hidden(hidden):
     if not isinstance(hidden, (tuple, list)):
         raise TypeError(f"hidden must be a tuple of layer widths, got {type(hidden).__name__}")
     return tuple(check_positive_int(width, "hidden width") for width in hidden)
-
-
-def _check_choice(value, name, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return value
 
 
 def _image_side(n_features):

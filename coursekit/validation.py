@@ -68,3 +68,33 @@ def check_positive_float(value, name, *, allow_zero=False):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {bound}, got {value}")
     return value
+
+
+def check_estimator_input(estimator, X, *, reset):
+    """``X`` as a finite float64 ``[n, d]`` array, with scikit-learn's feature bookkeeping.
+
+    The door of every scikit-learn-style estimator (``fit``, ``predict``, ...): scikit-learn's
+    ``validate_data`` rejects sparse, complex, 1-D, empty and non-finite input with its standard
+    messages and records (``reset=True``) or checks ``n_features_in_`` and DataFrame column
+    names; :func:`check_matrix` then fixes the type. What runs after it (the training loops)
+    works on the returned array and does not check it again.
+    """
+    from sklearn.utils.validation import validate_data  # scikit-learn only where it is used
+
+    X = validate_data(estimator, X, reset=reset, dtype=np.float64)
+    return check_matrix(X, "X")
+
+
+def check_choice(value, name, choices):
+    """Return ``value`` if it is one of ``choices``; raise ``ValueError`` naming them otherwise."""
+    if isinstance(value, str) and value in choices:
+        return value
+    raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def check_open_unit(value, name):
+    """Return ``value`` as float if it is a number strictly between 0 and 1; raise otherwise."""
+    value = check_positive_float(value, name)
+    if value >= 1:
+        raise ValueError(f"{name} must be in (0, 1), got {value}")
+    return value

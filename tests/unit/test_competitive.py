@@ -214,44 +214,66 @@ def test_manhattan_metric_picks_the_winner_by_manhattan_distance():
 # --- LVQ: single steps --------------------------------------------------------------------
 
 
-def lvq_with(prototypes, labels, lr=0.5):
-    """An LVQ fitted in one step from scratch, then reset to the given prototypes."""
-    model = LVQ(lr=lr, max_iter=1, random_state=0).fit(
-        np.array([[0.0, 0.0], [1.0, 1.0]]), np.array(labels)
-    )
-    model.prototypes_ = np.array(prototypes, dtype=float)
-    return model
+def lvq_at(prototypes, labels, lr=0.5, lam=1.0):
+    """An LVQ whose prototypes are exactly ``prototypes`` (one per class, labels ``labels``).
+
+    Fitted on the prototypes themselves: with one member per class, ``init="random"`` makes each
+    member its class's prototype, and the one SG step of ``max_iter=1`` (on a member, at
+    distance 0) moves nothing. ``lam=1`` makes the running Q equal to the last step's loss.
+    """
+    return LVQ(lr=lr, lam=lam, max_iter=1, random_state=0).fit(prototypes, labels)
+
+
+def test_lvq_at_starts_from_the_given_prototypes():
+    model = lvq_at([[1.0, 0.0], [3.0, 4.0]], ["a", "b"])
+    np.testing.assert_array_equal(model.prototypes_, [[1.0, 0.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(model.prototype_labels_, ["a", "b"])
 
 
 def test_lvq_attracts_the_nearest_prototype_of_the_right_class():
-    model = lvq_with([[1.0, 0.0], [3.0, 4.0]], ["a", "b"])
-    loss = model._step(np.array([0.0, 0.0]), 0)  # class index 0 is "a"
+    model = lvq_at([[1.0, 0.0], [3.0, 4.0]], ["a", "b"]).partial_fit([0.0, 0.0], ["a"])
     np.testing.assert_allclose(model.prototypes_, [[0.5, 0.0], [3.0, 4.0]], rtol=RTOL)
-    assert loss == pytest.approx(1.0)
+    assert model.running_q_[-1] == pytest.approx(1.0)  # +rho^2 = +1: the class is right
 
 
 def test_lvq_repels_the_nearest_prototype_of_a_wrong_class():
-    model = lvq_with([[1.0, 0.0], [3.0, 4.0]], ["a", "b"])
-    loss = model._step(np.array([0.0, 0.0]), 1)  # the object is "b", the nearest is "a"
+    model = lvq_at([[1.0, 0.0], [3.0, 4.0]], ["a", "b"]).partial_fit([0.0, 0.0], ["b"])
     np.testing.assert_allclose(model.prototypes_, [[1.5, 0.0], [3.0, 4.0]], rtol=RTOL)
-    assert loss == pytest.approx(-1.0)
+    assert model.running_q_[-1] == pytest.approx(-1.0)  # -rho^2 = -1: the nearest is "a"
 
 
 def test_lvq_running_q_starts_from_the_signed_mean_and_follows_the_recursion():
-    X = np.array([[0.0, 0.0], [0.0, 1.0], [4.0, 0.0], [1.0, 0.0]])
-    y = np.array([0, 0, 1, 1])
-    model = LVQ(lr=0.1, lam=0.5, max_iter=4, tol=None, random_state=0).fit(X, y)
-    assert model.running_q_.shape == (5,)
-    # Recompute the signed losses by replaying fit's order (one pass, documented).
-    replay = LVQ(lr=0.1, random_state=0)
-    rng = np.random.RandomState(0)
-    replay.classes_, replay.n_features_in_ = np.array([0, 1]), 2
-    replay._initialize(X, y, rng)
-    q = [replay.running_q_[0]]
-    for i in rng.permutation(4):
-        q.append(0.5 * q[-1] + 0.5 * replay._step(X[i], y[i]))
+    # init="kmeans" with one prototype per class starts at the class means: [1, 0] for
+    # class 0 (objects [0, 0] and [2, 0]) and [5, 0] for class 1. Signed rho^2 at the start:
+    # +1, +1, 0, so Q_0 = 2/3. Then one step per object, in order (lr 0.1, lam 0.5):
+    #   [0, 0], class 0: nearest [1, 0], right, loss +1;    w_0 -> [0.9, 0]
+    #   [2, 0], class 0: nearest [0.9, 0], right, loss +1.21; w_0 -> [1.01, 0]
+    #   [5, 0], class 1: nearest [5, 0], right, loss 0.
+    X, y = np.array([[0.0, 0.0], [2.0, 0.0], [5.0, 0.0]]), np.array([0, 0, 1])
+    model = LVQ(lr=0.1, lam=0.5, init="kmeans", random_state=0).partial_fit(X, y)
+    q = [2 / 3]
+    for loss in (1.0, 1.21, 0.0):
+        q.append(0.5 * q[-1] + 0.5 * loss)
     np.testing.assert_allclose(model.running_q_, q, rtol=RTOL)
-    np.testing.assert_allclose(model.prototypes_, replay.prototypes_, rtol=RTOL)
+    np.testing.assert_allclose(model.prototypes_, [[1.01, 0.0], [5.0, 0.0]], rtol=RTOL)
+    assert model.n_iter_ == 3
+
+
+def test_lvq_partial_fit_in_two_calls_takes_the_same_steps_as_in_one():
+    X = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 1.0], [1.0, 0.0], [3.0, 1.0]])
+    y = np.array(["a", "b", "a", "b", "b"])
+    once = lvq_at([[1.0, 0.0], [3.0, 4.0]], ["a", "b"], lr=0.1, lam=0.3).partial_fit(X, y)
+    twice = lvq_at([[1.0, 0.0], [3.0, 4.0]], ["a", "b"], lr=0.1, lam=0.3)
+    twice.partial_fit(X[:2], y[:2]).partial_fit(X[2:], y[2:])
+    np.testing.assert_array_equal(twice.prototypes_, once.prototypes_)
+    np.testing.assert_array_equal(twice.running_q_, once.running_q_)
+    assert twice.n_iter_ == once.n_iter_ == 1 + 5
+
+
+def test_lvq_partial_fit_rejects_a_class_it_was_not_initialised_with():
+    model = lvq_at([[1.0, 0.0], [3.0, 4.0]], ["a", "b"])
+    with pytest.raises(ValueError, match=r"not initialised with: \['c'\]"):
+        model.partial_fit([0.0, 0.0], ["c"])
 
 
 # --- LVQ: training ----------------------------------------------------------------------------
@@ -305,7 +327,7 @@ def test_lvq_is_deterministic_under_random_state(moons):
 
 def test_lvq_quality_is_the_signed_criterion():
     X = np.array([[0.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
-    model = lvq_with([[0.0, 0.0], [4.0, 0.0]], [0, 1])
+    model = lvq_at([[0.0, 0.0], [4.0, 0.0]], [0, 1])
     # Nearest prototypes: 0 (right, 0), 0 (wrong: rho^2 = 4 -> -4), 1 (right, 1): Q = -3.
     assert model.quality(X, [0, 1, 1]) == pytest.approx(-3.0)
 

@@ -276,3 +276,58 @@ def test_get_metric_rejects_an_unknown_name_listing_the_valid_ones():
 def test_get_metric_rejects_a_non_callable_non_string():
     with pytest.raises(TypeError, match=r"metric must be a name or a callable"):
         get_metric(3)
+
+
+# --- the nearest-centre rule: assign and nearest ---------------------------------------------
+
+
+@pytest.mark.parametrize("metric", list(METRICS) + [minkowski(3)], ids=str)
+def test_nearest_gives_cdists_argmin_and_min_block_by_block(monkeypatch, digits, metric):
+    X, W = digits
+    scipy_metric = {"manhattan": "cityblock"}.get(metric, metric)
+    if not isinstance(metric, str):
+        scipy_metric, kwargs = "minkowski", {"p": 3}
+    else:
+        kwargs = {}
+    expected = cdist(X, W, scipy_metric, **kwargs)
+    monkeypatch.setattr(distances, "BLOCK_ELEMENTS", 7 * W.shape[0])  # 43 blocks of 7 rows
+    winners, nearest = distances.nearest(X, W, metric)
+    # Exact ties (integer pixels: manhattan, chebyshev) go to the first centre on both sides.
+    np.testing.assert_array_equal(winners, expected.argmin(axis=1))
+    atol = np.sqrt(expansion_atol(X, W)) if metric == "euclidean" else expansion_atol(X, W)
+    np.testing.assert_allclose(nearest, expected.min(axis=1), rtol=1e-12, atol=atol)
+
+
+def test_nearest_keeps_float32_input_in_float32(random_pair):
+    X, W = (a.astype(np.float32) for a in random_pair)
+    winners, nearest = distances.nearest(X, W)
+    assert nearest.dtype == np.float32
+    np.testing.assert_array_equal(winners, cdist(X, W).argmin(axis=1))
+
+
+def test_assign_is_the_validated_nearest(random_pair):
+    X, W = random_pair
+    np.testing.assert_array_equal(distances.assign(X, W), distances.nearest(X, W)[0])
+    with pytest.raises(ValueError, match="centers contains NaN"):
+        distances.assign(X, np.full_like(W, np.nan))
+
+
+@pytest.mark.parametrize("distance", PAIRWISE + [minkowski(3)], ids=lambda f: f.__name__)
+def test_unchecked_form_equals_the_checked_distance(distance, random_pair):
+    X, W = random_pair
+    np.testing.assert_array_equal(distances.unchecked(distance)(X, W), distance(X, W))
+
+
+def test_unchecked_distance_survives_pickling():
+    import pickle
+
+    for name in METRICS:
+        unchecked = distances.unchecked(name)
+        assert pickle.loads(pickle.dumps(unchecked)) is unchecked
+
+
+def test_nearest_without_distances_gives_the_same_winners_only(random_pair):
+    X, W = random_pair
+    winners, distances_ = distances.nearest(X, W, with_distances=False)
+    assert distances_ is None
+    np.testing.assert_array_equal(winners, distances.nearest(X, W)[0])

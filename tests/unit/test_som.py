@@ -241,6 +241,20 @@ def test_pca_init_spans_the_top_two_components(rng, n_samples):
     )
 
 
+@pytest.mark.parametrize("n_samples", [300, 8])
+def test_pca_init_of_a_tensor_is_computed_in_torch_and_equals_numpys(rng, n_samples):
+    X = rng.normal(size=(n_samples, 12)) * np.linspace(3.0, 0.1, 12)
+    on_numpy = som.pca_weights(X, 4, 6)
+    on_torch = som.pca_weights(torch.from_numpy(X), 4, 6)  # the device of a GPU map's data
+    assert torch.is_tensor(on_torch) and on_torch.dtype == torch.float64
+    # Eigenvectors have no sign: compare the coordinates along each principal axis up to sign.
+    axes = PCA(n_components=2).fit(X).components_
+    offsets, torch_offsets = on_numpy - X.mean(axis=0), on_torch.numpy() - X.mean(axis=0)
+    np.testing.assert_allclose(torch_offsets - torch_offsets @ axes.T @ axes, 0.0, atol=1e-10)
+    np.testing.assert_allclose(np.abs(torch_offsets @ axes.T), np.abs(offsets @ axes.T),
+                               atol=1e-10)
+
+
 # --- behaviour of a trained map ------------------------------------------------------------
 
 
