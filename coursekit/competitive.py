@@ -47,7 +47,8 @@ class KohonenNetwork(TransformerMixin, ClusterMixin, BaseEstimator):
     * ``rule="wta"`` (winner takes all): ``w_y* += lr * (x - w_y*)``, nothing else moves;
     * ``rule="wtm"`` (winner takes most): ``w_y += lr * K(rho(x, w_y)) * (x - w_y)`` for every
       unit, with the non-negative non-increasing kernel
-      ``K(rho) = exp(-rho^2 / (2 bandwidth^2))`` (``kernel="gaussian"``, the lecture's form), or
+      ``K(rho) = exp(-rho^2 / (2 bandwidth^2))`` (``kernel="gaussian"``, a common choice: the lecture asks only for a non-negative,
+      non-increasing ``K``), or
       ``K = exp(-(rho - rho_y*)^2 / (2 bandwidth^2))`` (``kernel="relative"``: distance in
       excess of the winner's, so the winner always takes the full step ``lr``), or
       ``K = exp(-r_y / bandwidth)`` with ``r_y = 0, 1, ...`` the rank of ``rho(x, w_y)`` among

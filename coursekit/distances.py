@@ -194,10 +194,10 @@ def nearest(X, centers, metric="euclidean", *, with_distances=True):
 
     ``X`` ``[n, d]`` and ``centers`` ``[k, d]`` must come from :func:`check_pair` (or a model's
     own check at its door); the dtype of ``X`` is kept. Returns ``(winners [n], distances
-    [n])``, or ``(winners, None)`` with ``with_distances=False`` (cheaper). For the Euclidean distance (and its square) the winner is found without the
-    distances to the other centres: ``||x||^2`` is the same for every centre, so
-    ``argmin_y ||x - w_y||^2 = argmax_y (<x, w_y> - ||w_y||^2 / 2)``, one matrix product and
-    a bias per centre (a layer of linear units followed by the competition). Rows are taken
+    [n])``, or ``(winners, None)`` with ``with_distances=False`` (cheaper). For the Euclidean
+    distance (and its square) the winner is found without the distances to the other centres:
+    ``||x||^2`` is the same for every centre, so ``argmin_y ||x - w_y||^2 = argmax_y (<x, w_y>
+    - ||w_y||^2 / 2)``, one matrix product and a bias per centre (a layer of linear units followed by the competition). Rows are taken
     in blocks of at most :data:`BLOCK_ELEMENTS` distances, so memory stays bounded.
     """
     n, k = X.shape[0], centers.shape[0]

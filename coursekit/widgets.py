@@ -26,8 +26,8 @@ import numpy as np
 from sklearn.datasets import make_blobs
 from sklearn.utils import check_random_state
 
+from coursekit.clustering import quantization_error
 from coursekit.competitive import KohonenNetwork
-from coursekit.distances import euclidean
 from coursekit.plots.demos import render_som_frames, render_wta_vs_wtm_frames
 from coursekit.som import SOM, umatrix
 from coursekit.validation import check_matrix, check_positive_int, check_same_features
@@ -208,8 +208,7 @@ def som_epoch_frames(
         lr=lr, mode=mode, init=init, keep_snapshots=True, random_state=random_state,
     ).fit(X)
     weights = som.snapshots_
-    errors = [np.mean(euclidean(X, snapshot.reshape(-1, X.shape[1])).min(axis=1))
-              for snapshot in weights]
+    errors = [quantization_error(X, snapshot.reshape(-1, X.shape[1])) for snapshot in weights]
     return {
         "epoch": np.arange(len(weights)),
         "weights": weights,

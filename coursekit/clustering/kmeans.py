@@ -85,9 +85,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     Minimises the within-cluster sum of squares ``sum_i ||x_i - w_a(x_i)||^2`` (``2 Q`` of
     chapter 1, scikit-learn's ``inertia_``) by alternating the two steps of :func:`lloyd_step`.
 
-    Stopping (the lecture's delta rule): stop when no centre moved by more than ``delta`` in
-    one iteration, ``max_y ||w_y^new - w_y^old||^2 <= tol * mean_j Var(x^j)`` (``tol`` is
-    relative to the spread of the data, as in scikit-learn); unchanged assignments give zero
+    Stopping (the lecture's delta rule, on squared movements): stop when the largest squared
+    movement of a centre in one iteration is at most ``delta`` (no centre moved by more than
+    ``sqrt(delta)``), ``max_y ||w_y^new - w_y^old||^2 <= delta = tol * mean_j Var(x^j)``
+    (``tol`` is relative to the spread of the data, as in scikit-learn); unchanged assignments give zero
     movement and stop it too. ``max_iter`` caps the number of iterations.
 
     ``init``: ``"k-means++"`` (:func:`kmeans_plusplus`), ``"random"`` (``K`` distinct objects
@@ -154,7 +155,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             new_centers, _ = lloyd_step(X, centers)
             shift = np.max(np.sum((new_centers - centers) ** 2, axis=1))
             centers = new_centers
-            if shift <= delta:  # the lecture's rule: no centre moved by more than delta
+            if shift <= delta:  # no centre moved by more than sqrt(delta)
                 break
         labels, distances = nearest(X, centers, "sqeuclidean")
         return centers, labels, float(np.sum(distances)), n_iter

@@ -17,7 +17,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
-from coursekit.distances import sqeuclidean
+from coursekit.distances import assign
 from coursekit.plots.clusters import cluster_colors
 from coursekit.validation import check_matrix
 
@@ -99,7 +99,7 @@ class _CompetitionPanel:
 
     def show(self, f):
         centers, wins = self.run["centers"][f], self.run["win_counts"][f]
-        nearest = np.argmin(sqeuclidean(self.X, centers), axis=1)
+        nearest = assign(self.X, centers)
         self.points.set_facecolors(self.colours[nearest])
         for unit, path in enumerate(self.paths):
             path.set_data(self.run["centers"][: f + 1, unit, 0],
