@@ -16,7 +16,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -344,12 +343,6 @@ def test_bad_gibbs_steps_are_rejected():
 
 
 # --- figures (coursekit.plots.rbm) ----------------------------------------------------------
-
-
-@pytest.fixture
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def test_filters_are_the_weight_columns_scaled_to_unit_maximum(close_figures):

@@ -15,7 +15,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -419,14 +418,8 @@ def test_sklearn_estimator_checks(estimator, check):
 # --- figures (coursekit.plots.som): content checks on the returned Axes, headless ----------
 
 
-@pytest.fixture
-def no_figures_left():
-    yield
-    plt.close("all")
-
-
 @pytest.mark.parametrize("topology, n_sides", [("rect", 4), ("hex", 6)])
-def test_plot_map_draws_one_cell_per_node_with_its_value(no_figures_left, topology, n_sides):
+def test_plot_map_draws_one_cell_per_node_with_its_value(close_figures, topology, n_sides):
     values = np.arange(12.0).reshape(3, 4)
     ax = plots.plot_map(values, topology)
     (cells,) = ax.collections
@@ -435,19 +428,19 @@ def test_plot_map_draws_one_cell_per_node_with_its_value(no_figures_left, topolo
     np.testing.assert_array_equal(cells.get_array(), values.ravel())
 
 
-def test_plot_umatrix_shows_the_umatrix(no_figures_left, rng):
+def test_plot_umatrix_shows_the_umatrix(close_figures, rng):
     weights = rng.normal(size=(3, 4, 2))
     ax = plots.plot_umatrix(weights, "hex")
     np.testing.assert_allclose(ax.collections[0].get_array(), som.umatrix(weights, "hex").ravel())
 
 
-def test_plot_hit_map_writes_the_counts(no_figures_left, fitted):
+def test_plot_hit_map_writes_the_counts(close_figures, fitted):
     model, X = fitted
     ax = plots.plot_hit_map(model, X)
     assert sum(int(text.get_text()) for text in ax.texts) == len(X)
 
 
-def test_plot_label_map_colours_a_pure_node_with_its_label(no_figures_left, fitted):
+def test_plot_label_map_colours_a_pure_node_with_its_label(close_figures, fitted):
     model, X = fitted
     labels = np.where(X[:, 0] > 0, "b", "a")
     ax = plots.plot_label_map(model, X, labels, colors=["tab:blue", "tab:red"])
@@ -464,14 +457,14 @@ def test_plot_label_map_colours_a_pure_node_with_its_label(no_figures_left, fitt
     np.testing.assert_allclose(faces[empty], 1.0)  # empty nodes stay white
 
 
-def test_plot_component_planes_titles_one_panel_per_feature(no_figures_left, fitted):
+def test_plot_component_planes_titles_one_panel_per_feature(close_figures, fitted):
     model, _ = fitted
     fig = plots.plot_component_planes(model.weights_, ["a", "b", "c"], features=["c", "a"])
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
     assert titles == ["c", "a"]
 
 
-def test_plot_som_grid_joins_grid_neighbours(no_figures_left):
+def test_plot_som_grid_joins_grid_neighbours(close_figures):
     weights = np.stack(np.meshgrid(np.arange(3.0), np.arange(2.0)), axis=2)  # 2 x 3 grid
     ax = plots.plot_som_grid(weights)
     assert len(ax.lines) == 7  # 2 rows x 2 horizontal + 3 vertical edges
