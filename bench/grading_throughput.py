@@ -321,6 +321,11 @@ def main(argv=None):
     ]
     write(args.output, "grading.md", lines)
     if not same:
+        for label, _, _, rows in runs[1:]:
+            for student in sorted(set(rows) | set(runs[0][3])):
+                if rows.get(student) != runs[0][3].get(student):
+                    print(f"{label} differs from {runs[0][0]} for {student}:\n"
+                          f"  {runs[0][3].get(student)}\n  {rows.get(student)}", file=sys.stderr)
         sys.exit("the runs disagree: see the differences above")
 
 

@@ -72,8 +72,11 @@ def find_submission(course, student, assignment):
         except MissingEntry:
             return None
         grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
-        pending = [g.name for g in grades if g.needs_manual_grade]
-        lost = [g.name for g in grades if not g.needs_manual_grade and (g.score or 0) < g.max_score]
+        # sorted: PostgreSQL returns the grades in no fixed order, and a row must not depend on it
+        pending = sorted(g.name for g in grades if g.needs_manual_grade)
+        lost = sorted(
+            g.name for g in grades if not g.needs_manual_grade and (g.score or 0) < g.max_score
+        )
         return submission.score, submission.max_score, pending, lost
 
 
