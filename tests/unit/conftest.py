@@ -74,3 +74,19 @@ def web_root(tmp_path):
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+@pytest.fixture
+def isolate_data_folders(tmp_path, monkeypatch):
+    """``isolate(name, system_attribute)``: point a data set's search at empty folders of
+    ``tmp_path`` ($COURSEKIT_DATA, the user cache, a 'system' folder); returns their paths."""
+    from coursekit import data
+
+    def isolate(name, system_attribute):
+        env, xdg, system = tmp_path / "env", tmp_path / "xdg", tmp_path / "system"
+        monkeypatch.setenv(data.DATA_ENV, str(env))
+        monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
+        monkeypatch.setattr(data, system_attribute, (system,))
+        return {"env": env / name, "cache": xdg / "coursekit" / name, "system": system}
+
+    return isolate

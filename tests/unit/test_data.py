@@ -74,17 +74,9 @@ def no_internet(monkeypatch, closed_port_url):
 
 
 @pytest.fixture
-def folders(tmp_path, monkeypatch):
+def folders(isolate_data_folders):
     """Isolated search folders: $COURSEKIT_DATA, the user cache and the 'system' folder."""
-    env, xdg, system = tmp_path / "env", tmp_path / "xdg", tmp_path / "system"
-    monkeypatch.setenv(data.DATA_ENV, str(env))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
-    monkeypatch.setattr(data, "FASHION_MNIST_SYSTEM_FOLDERS", (system,))
-    return {
-        "env": env / "fashion-mnist",
-        "cache": xdg / "coursekit" / "fashion-mnist",
-        "system": system,
-    }
+    return isolate_data_folders("fashion-mnist", "FASHION_MNIST_SYSTEM_FOLDERS")
 
 
 # ------------------------------------------------------------------ real Fashion-MNIST

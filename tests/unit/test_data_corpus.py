@@ -126,14 +126,9 @@ def no_internet(monkeypatch, closed_port_url):
 
 
 @pytest.fixture
-def folders(tmp_path, monkeypatch):
+def folders(isolate_data_folders):
     """Isolated search folders: $COURSEKIT_DATA, the user cache and a 'system' R library."""
-    env, xdg, system = tmp_path / "env", tmp_path / "xdg", tmp_path / "system"
-    monkeypatch.setenv(data.DATA_ENV, str(env))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
-    monkeypatch.setattr(data, "AUSTEN_SYSTEM_FOLDERS", (system,))
-    return {"env": env / "janeaustenr", "cache": xdg / "coursekit" / "janeaustenr",
-            "system": system}  # fmt: skip
+    return isolate_data_folders("janeaustenr", "AUSTEN_SYSTEM_FOLDERS")
 
 
 # ---------------------------------------------------------------------------- the real one
