@@ -14,7 +14,6 @@ task-specific part ``y = g(z, beta)`` (the *head*). This module trains such pair
 """
 
 import numpy as np
-import scipy.stats
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -267,21 +266,6 @@ def few_shot_accuracy(z, y, *, n_way, k_shot, n_query=15, episodes=200, random_s
         predicted = prototype_predict(z[support], y[support], z[query])
         accuracy[episode] = np.mean(predicted == y[query])
     return accuracy
-
-
-def confidence_interval(values, level=0.95):
-    """``(mean, half_width)`` of the Student-t interval for the mean of ``values``:
-    ``mean +- t_{(1+level)/2, n-1} * sd / sqrt(n)`` (``sd`` with ``n - 1`` degrees)."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 1 or len(values) < 2 or not np.all(np.isfinite(values)):
-        raise ValueError(f"values must be a 1-D array of at least 2 finite numbers, got "
-                         f"shape {values.shape}")
-    level = check_positive_float(level, "level")
-    if level >= 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    n = len(values)
-    sem = values.std(ddof=1) / np.sqrt(n)
-    return float(values.mean()), float(scipy.stats.t.ppf((1 + level) / 2, n - 1) * sem)
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ numbers).
 
 import numpy as np
 import pytest
-import scipy.stats
 import torch
 import torch.nn.functional as F
 from sklearn.neighbors import NearestCentroid
@@ -18,7 +17,6 @@ from coursekit.train import fit, seed_everything
 from coursekit.transfer import (
     EncoderWithHead,
     MultiTaskNet,
-    confidence_interval,
     few_shot_accuracy,
     fine_tune,
     per_class_sample,
@@ -322,16 +320,3 @@ def test_few_shot_accuracy_rejects_labels_of_another_length():
     with pytest.raises(ValueError, match="y"):
         few_shot_accuracy(np.zeros((10, 2)), np.zeros(9), n_way=2, k_shot=1)
 
-
-def test_confidence_interval_equals_scipy_t_interval():
-    values = np.random.default_rng(0).uniform(size=50)
-    mean, half = confidence_interval(values, 0.95)
-    low, high = scipy.stats.t.interval(0.95, len(values) - 1, loc=values.mean(),
-                                       scale=scipy.stats.sem(values))
-    assert mean == pytest.approx((low + high) / 2, abs=1e-12)
-    assert half == pytest.approx((high - low) / 2, abs=1e-12)
-
-
-def test_confidence_interval_rejects_a_level_outside_zero_one():
-    with pytest.raises(ValueError, match="level"):
-        confidence_interval([0.1, 0.2, 0.3], level=1.5)
