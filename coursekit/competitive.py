@@ -47,14 +47,14 @@ class KohonenNetwork(TransformerMixin, ClusterMixin, BaseEstimator):
     * ``rule="wta"`` (winner takes all): ``w_y* += lr * (x - w_y*)``, nothing else moves;
     * ``rule="wtm"`` (winner takes most): ``w_y += lr * K(rho(x, w_y)) * (x - w_y)`` for every
       unit, with the non-negative non-increasing kernel
-      ``K(rho) = exp(-rho^2 / (2 bandwidth^2))`` (``kernel="gaussian"``, a common choice: the lecture asks only for a non-negative,
-      non-increasing ``K``), or
-      ``K = exp(-(rho - rho_y*)^2 / (2 bandwidth^2))`` (``kernel="relative"``: distance in
+      ``K(rho) = exp(-rho^2 / (2 sigma^2))`` (``kernel="gaussian"``, a common choice: the
+      lecture asks only for a non-negative, non-increasing ``K``), or
+      ``K = exp(-(rho - rho_y*)^2 / (2 sigma^2))`` (``kernel="relative"``: distance in
       excess of the winner's, so the winner always takes the full step ``lr``), or
-      ``K = exp(-r_y / bandwidth)`` with ``r_y = 0, 1, ...`` the rank of ``rho(x, w_y)`` among
+      ``K = exp(-r_y / sigma)`` with ``r_y = 0, 1, ...`` the rank of ``rho(x, w_y)`` among
       the units (``kernel="rank"``, the "neural gas" of Martinetz et al. 1993), or any callable
       ``K(rho) -> weights [n_units]``. With the plain Gaussian kernel each unit moves on its
-      own (a stochastic mean shift): a unit more than about ``3 * bandwidth`` from every object
+      own (a stochastic mean shift): a unit more than about ``3 * sigma`` from every object
       barely moves, and units that start together end together. The rank kernel makes units
       compete, so none is left dead and none collapses onto another.
 
@@ -78,9 +78,10 @@ class KohonenNetwork(TransformerMixin, ClusterMixin, BaseEstimator):
     def __init__(
         self,
         n_units=8,
+        *,
         rule="wta",
         lr=0.05,
-        bandwidth=1.0,
+        sigma=1.0,
         kernel="gaussian",
         lam=0.01,
         max_iter=10_000,
@@ -92,7 +93,7 @@ class KohonenNetwork(TransformerMixin, ClusterMixin, BaseEstimator):
         self.n_units = n_units
         self.rule = rule
         self.lr = lr
-        self.bandwidth = bandwidth
+        self.sigma = sigma
         self.kernel = kernel
         self.lam = lam
         self.max_iter = max_iter
@@ -145,9 +146,9 @@ class KohonenNetwork(TransformerMixin, ClusterMixin, BaseEstimator):
             return np.asarray(self.kernel(rho), dtype=np.float64)
         if self.kernel == "rank":
             rank = np.argsort(np.argsort(rho, kind="stable"), kind="stable")
-            return np.exp(-rank / self.bandwidth)
+            return np.exp(-rank / self.sigma)
         excess = rho if self.kernel == "gaussian" else rho - rho_winner
-        return np.exp(-(excess**2) / (2.0 * self.bandwidth**2))
+        return np.exp(-(excess**2) / (2.0 * self.sigma**2))
 
     def predict(self, X):
         """Index of the nearest unit, ``a(x) = argmin_y rho(x, w_y)``. ``[n, d] -> [n]``."""
@@ -186,7 +187,7 @@ class KohonenNetwork(TransformerMixin, ClusterMixin, BaseEstimator):
                 "kernel must be 'gaussian', 'relative', 'rank' or a callable K(rho), "
                 f"got {self.kernel!r}"
             )
-        check_positive_float(self.bandwidth, "bandwidth")
+        check_positive_float(self.sigma, "sigma")
         _check_sg_params(self)
         get_metric(self.metric)
 
@@ -216,12 +217,13 @@ class LVQ(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         prototypes_per_class=1,
+        *,
         lr=0.05,
         lam=0.01,
         max_iter=10_000,
         tol=1e-3,
-        init="random",
         metric="euclidean",
+        init="random",
         random_state=None,
     ):
         self.prototypes_per_class = prototypes_per_class
@@ -229,8 +231,8 @@ class LVQ(ClassifierMixin, BaseEstimator):
         self.lam = lam
         self.max_iter = max_iter
         self.tol = tol
-        self.init = init
         self.metric = metric
+        self.init = init
         self.random_state = random_state
 
     def fit(self, X, y):

@@ -17,6 +17,7 @@ again at every step.
 import functools
 
 import numpy as np
+import torch
 
 from coursekit.validation import check_matrix, check_same_features
 
@@ -197,24 +198,27 @@ def nearest(X, centers, metric="euclidean", *, with_distances=True):
     [n])``, or ``(winners, None)`` with ``with_distances=False`` (cheaper). For the Euclidean
     distance (and its square) the winner is found without the distances to the other centres:
     ``||x||^2`` is the same for every centre, so ``argmin_y ||x - w_y||^2 = argmax_y (<x, w_y>
-    - ||w_y||^2 / 2)``, one matrix product and a bias per centre (a layer of linear units followed by the competition). Rows are taken
-    in blocks of at most :data:`BLOCK_ELEMENTS` distances, so memory stays bounded.
+    - ||w_y||^2 / 2)``, one matrix product and a bias per centre (a layer of linear units
+    followed by the competition). Rows are taken in blocks of at most :data:`BLOCK_ELEMENTS`
+    distances, so memory stays bounded. For these two metrics ``X`` and ``centers`` may also be
+    torch tensors (on one device, a GPU's included): the same rule, answered in tensors there.
     """
     n, k = X.shape[0], centers.shape[0]
+    expansion = isinstance(metric, str) and metric in ("euclidean", "sqeuclidean")
+    rows = max(1, BLOCK_ELEMENTS // max(k, 1))
+    if not isinstance(X, np.ndarray):
+        return _nearest_in_tensors(X, centers, metric, expansion, rows, with_distances)
     winners = np.empty(n, dtype=np.intp)
     distances = np.empty(n, dtype=np.result_type(X.dtype, centers.dtype)) if with_distances else None
-    expansion = isinstance(metric, str) and metric in ("euclidean", "sqeuclidean")
     if expansion:
         half_norms = 0.5 * np.einsum("ij,ij->i", centers, centers)
     else:
         distance = unchecked(metric)
-    rows = max(1, BLOCK_ELEMENTS // max(k, 1))
     for start in range(0, n, rows):
         block = slice(start, start + rows)
         if expansion:
-            scores = X[block] @ centers.T
-            scores -= half_norms
-            winners[block] = np.argmax(scores, axis=1)
+            scores = _scores(X[block], centers, half_norms)
+            winners[block] = scores.argmax(1)
             if not with_distances:
                 continue
             best = np.take_along_axis(scores, winners[block, None], axis=1)[:, 0]
@@ -228,6 +232,28 @@ def nearest(X, centers, metric="euclidean", *, with_distances=True):
     if with_distances and expansion and metric == "euclidean":
         np.sqrt(distances, out=distances)
     return winners, distances
+
+
+def _scores(X, centers, half_norms):
+    """``<x_i, w_y> - ||w_y||^2 / 2`` ``[n, k]``: the larger, the nearer (arrays or tensors)."""
+    scores = X @ centers.T
+    scores -= half_norms
+    return scores
+
+
+def _nearest_in_tensors(X, centers, metric, expansion, rows, with_distances):
+    """:func:`nearest` for torch tensors, on their device."""
+    if not expansion:
+        raise ValueError(f"torch tensors are supported for 'euclidean' and 'sqeuclidean' only, "
+                         f"got metric={metric!r}; pass NumPy arrays")
+    half_norms = 0.5 * (centers * centers).sum(1)
+    winners = torch.empty(X.shape[0], dtype=torch.long, device=X.device)
+    for start in range(0, X.shape[0], rows):
+        winners[start : start + rows] = _scores(X[start : start + rows], centers, half_norms).argmax(1)
+    if not with_distances:
+        return winners, None
+    squared = ((X - centers[winners]) ** 2).sum(1)
+    return winners, squared.sqrt() if metric == "euclidean" else squared
 
 
 def _over_row_blocks(X, W, reduce):

@@ -37,7 +37,7 @@ from coursekit.validation import (
 TOPOLOGIES = ("rect", "hex")
 NEIGHBORHOODS = ("gaussian", "bubble")
 MODES = ("online", "batch")
-INITS = ("random", "pca")
+INITS = ("small", "pca")
 SCHEDULES = ("exponential", "linear")
 DTYPES = ("float64", "float32")
 
@@ -54,9 +54,6 @@ SMALL_MAP = 16_384
 """Online training takes its distances from the differences ``x - w_j`` and moves every node at
 each step on maps with at most this many weights (rows x cols x features): there a NumPy call
 costs more than its work."""
-
-CHUNK_ROWS = 4096
-"""Samples per block when the GPU computes sample-to-node scores (bounds the memory)."""
 
 
 # --- the grid ------------------------------------------------------------------------------
@@ -158,15 +155,17 @@ class SOM(TransformerMixin, BaseEstimator):
     ``alpha`` decays from ``lr`` to ``lr_end`` and ``sigma`` from ``sigma`` to ``sigma_end``
     (:func:`decay`) over all steps (online: every sample; batch: every epoch).
 
-    Initialisation ``random`` is the lecture's ``w ~ U(-1/(2MH), 1/(2MH))``: tiny weights near
-    the origin, which assumes standardised (centred) data. ``pca`` spreads the grid over the
+    Initialisation ``small`` is the lecture's ``w ~ U(-1/(2MH), 1/(2MH))``: tiny weights near
+    the origin, which assumes standardised (centred) data (it is not ``init="random"`` of
+    :class:`~coursekit.clustering.KMeans` and :class:`~coursekit.competitive.KohonenNetwork`,
+    which pick random objects of ``X``). ``pca`` spreads the grid over the
     plane of the top two principal components, from ``-s_k`` to ``+s_k`` along component
     ``k`` (``s_k`` its standard deviation), the first along the longer side of the grid.
 
     Parameters: ``rows``, ``cols`` (grid size M x H); ``epochs``; ``topology`` "rect" | "hex";
     ``neighborhood`` "gaussian" | "bubble"; ``sigma`` initial width (``None``:
     ``max(rows, cols) / 2``); ``sigma_end``; ``lr``, ``lr_end`` (online only); ``mode``
-    "online" | "batch"; ``init`` "random" | "pca"; ``schedule`` "exponential" | "linear";
+    "online" | "batch"; ``init`` "small" | "pca"; ``schedule`` "exponential" | "linear";
     ``keep_snapshots``; ``dtype`` "float64" | "float32", the precision of training (float32
     halves the memory traffic, which speeds up large maps); ``device`` where batch training
     runs: ``None`` (a CUDA GPU when there is one, else NumPy on the CPU), ``"cpu"`` (NumPy)
@@ -192,7 +191,7 @@ class SOM(TransformerMixin, BaseEstimator):
         lr=0.5,
         lr_end=0.01,
         mode="online",
-        init="random",
+        init="small",
         schedule="exponential",
         keep_snapshots=False,
         dtype="float64",
@@ -279,7 +278,7 @@ class SOM(TransformerMixin, BaseEstimator):
         """Flat initial weights ``[K, d]`` in the dtype and on the device of ``X`` (an array or
         a tensor): the lecture's random ones or the PCA plane."""
         n_nodes = self.rows * self.cols
-        if self.init == "random":
+        if self.init == "small":
             bound = 1.0 / (2.0 * n_nodes)
             weights = rng.uniform(-bound, bound, size=(n_nodes, X.shape[1])).astype(self.dtype)
             return torch.as_tensor(weights, device=X.device) if torch.is_tensor(X) else weights
@@ -470,16 +469,10 @@ def batch_step(X, weights, h):
 
 def batch_step_torch(X, weights, h):
     """:func:`batch_step` on torch tensors (on any device, a GPU's included): the same epoch,
-    with the competition as ``argmax_j (x.w_j - ||w_j||^2 / 2)`` and the sums ``S_c`` by
-    ``index_add_``. ``X`` ``[n, d]``, ``weights`` ``[K, d]`` and ``h`` ``[K, K]`` share one
+    with the competition by :func:`coursekit.distances.nearest` (on the tensors' device) and
+    the sums ``S_c`` by ``index_add_``. ``X`` ``[n, d]``, ``weights`` ``[K, d]`` and ``h`` ``[K, K]`` share one
     dtype and device."""
-    half_norms = 0.5 * torch.sum(weights * weights, dim=1)
-    best = torch.cat(
-        [
-            torch.argmax(X[start : start + CHUNK_ROWS] @ weights.T - half_norms, dim=1)
-            for start in range(0, X.shape[0], CHUNK_ROWS)
-        ]
-    )
+    best = nearest(X, weights, with_distances=False)[0]  # c(i), [n]
     sums = torch.zeros_like(weights).index_add_(0, best, X)  # S_c, [K, d]
     counts = torch.bincount(best, minlength=weights.shape[0]).to(weights.dtype)  # N_c, [K]
     numerator, denominator = h @ sums, h @ counts

@@ -127,7 +127,7 @@ def wta_vs_wtm_frames(
     init_centers,
     *,
     lr=0.1,
-    bandwidth=1.0,
+    sigma=1.0,
     kernel="rank",
     lam=0.01,
     steps=600,
@@ -140,7 +140,7 @@ def wta_vs_wtm_frames(
 
     Both networks see the objects ``X[order]``, ``order = sample_order(n, steps, random_state)``,
     one SG step each (``partial_fit``): WTA ``w_y* += lr (x - w_y*)``, WTM
-    ``w_y += lr K(rho(x, w_y)) (x - w_y)`` with the chosen ``kernel`` and ``bandwidth``.
+    ``w_y += lr K(rho(x, w_y)) (x - w_y)`` with the chosen ``kernel`` and ``sigma``.
 
     ``X`` ``[n, d]``, ``init_centers`` ``[K, d]``. Returns a dict: ``"step"`` ``[F]`` (steps
     taken at each frame, ``F = len(frame_steps(steps, frame_every))``), ``"order"`` ``[steps]``,
@@ -161,7 +161,7 @@ def wta_vs_wtm_frames(
     frames = {"step": at, "order": order}
     for rule in RULES:
         net = KohonenNetwork(
-            init_centers.shape[0], rule=rule, lr=lr, bandwidth=bandwidth, kernel=kernel,
+            init_centers.shape[0], rule=rule, lr=lr, sigma=sigma, kernel=kernel,
             lam=lam, max_iter=steps, metric=metric, init=init_centers, random_state=random_state,
         )
         centers, wins, running_q = [init_centers.copy()], [np.zeros(len(init_centers), int)], []
@@ -191,7 +191,7 @@ def som_epoch_frames(
     sigma=None,
     lr=0.5,
     mode="online",
-    init="random",
+    init="small",
     random_state=0,
 ):
     """Train a :class:`~coursekit.som.SOM` on ``X`` ``[n, d]`` and keep it after every epoch.
@@ -430,7 +430,7 @@ SLIDER = {"continuous_update": False, "style": {"description_width": "110px"}}
 class WtaVsWtmDemo(_Demo):
     """The WTA-vs-WTM demo (see :func:`wta_vs_wtm_demo`); ``frames`` holds the live frames."""
 
-    def __init__(self, X, *, n_units, lr, bandwidth, kernel, steps, n_frames, random_state,
+    def __init__(self, X, *, n_units, lr, sigma, kernel, steps, n_frames, random_state,
                  precompute):
         self.X = _plane(X)
         self.n_frames = check_positive_int(n_frames, "n_frames")
@@ -438,8 +438,8 @@ class WtaVsWtmDemo(_Demo):
         self.controls = {
             "lr": widgets.FloatLogSlider(lr, base=10, min=-3, max=0, description="η (lr)",
                                          **SLIDER),
-            "bandwidth": widgets.FloatSlider(bandwidth, min=0.05, max=5.0, step=0.05,
-                                             description="kernel width", **SLIDER),
+            "sigma": widgets.FloatSlider(sigma, min=0.05, max=5.0, step=0.05,
+                                         description="σ (kernel width)", **SLIDER),
             "kernel": widgets.Dropdown(options=["rank", "relative", "gaussian"], value=kernel,
                                        description="WTM kernel", style=SLIDER["style"]),
             "n_units": widgets.IntSlider(n_units, min=2, max=12, description="units", **SLIDER),
@@ -454,7 +454,7 @@ class WtaVsWtmDemo(_Demo):
         steps = settings["steps"]
         frames = wta_vs_wtm_frames(
             self.X, corner_init(self.X, settings["n_units"], self.random_state),
-            lr=settings["lr"], bandwidth=settings["bandwidth"], kernel=settings["kernel"],
+            lr=settings["lr"], sigma=settings["sigma"], kernel=settings["kernel"],
             steps=steps, frame_every=max(1, -(-steps // self.n_frames)),
             random_state=self.random_state,
         )
@@ -466,7 +466,7 @@ class WtaVsWtmDemo(_Demo):
         controls = self.controls
         return {
             "lr": values_around(controls["lr"], (0.2, 5.0)),
-            "bandwidth": values_around(controls["bandwidth"], (1 / 3, 3.0)),
+            "sigma": values_around(controls["sigma"], (1 / 3, 3.0)),
             "kernel": list(controls["kernel"].options),
             "n_units": values_around(controls["n_units"], (0.5, 2.0)),
             "steps": values_around(controls["steps"], (1 / 3, 3.0)),
@@ -489,7 +489,7 @@ class SomEpochsDemo(_Demo):
                                          description="σ₀ (width)", **SLIDER),
             "mode": widgets.Dropdown(options=["online", "batch"], value=mode, description="mode",
                                      style=SLIDER["style"]),
-            "init": widgets.Dropdown(options=["random", "pca"], value=init,
+            "init": widgets.Dropdown(options=["small", "pca"], value=init,
                                      description="initialisation", style=SLIDER["style"]),
         }
         if self.X_given is None:
@@ -528,7 +528,7 @@ class SomEpochsDemo(_Demo):
 
 
 def wta_vs_wtm_demo(
-    X=None, *, n_units=4, lr=0.1, bandwidth=1.0, kernel="rank", steps=600, n_frames=20,
+    X=None, *, n_units=4, lr=0.1, sigma=1.0, kernel="rank", steps=600, n_frames=20,
     random_state=0, precompute=True,
 ):
     """Widget: WTA and WTM trained side by side from the same bad start (chapter 2).
@@ -543,14 +543,14 @@ def wta_vs_wtm_demo(
     wins. Returns a :class:`WtaVsWtmDemo` (an ``ipywidgets.VBox``).
     """
     X = demo_blobs() if X is None else X
-    return WtaVsWtmDemo(X, n_units=n_units, lr=lr, bandwidth=bandwidth, kernel=kernel,
+    return WtaVsWtmDemo(X, n_units=n_units, lr=lr, sigma=sigma, kernel=kernel,
                         steps=steps, n_frames=n_frames, random_state=random_state,
                         precompute=precompute)
 
 
 def som_epochs_demo(
     X=None, *, shape="square", size=10, epochs=20, lr=0.5, sigma=5.0, mode="online",
-    init="random", random_state=0, precompute=True,
+    init="small", random_state=0, precompute=True,
 ):
     """Widget: a ``size x size`` SOM unfolding over a 2-D set, epoch by epoch (chapter 4).
 

@@ -187,7 +187,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if X.shape[0] < n_components:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_components={n_components}")
         check_choice(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
-        max_iter = check_positive_int(self.max_iter, "max_iter", minimum=0)
+        max_iter = check_positive_int(self.max_iter, "max_iter")
         tol = check_positive_float(self.tol, "tol", allow_zero=True)
         reg_covar = check_positive_float(self.reg_covar, "reg_covar", allow_zero=True)
 

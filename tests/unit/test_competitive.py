@@ -53,7 +53,7 @@ def test_wta_moves_only_the_winner_by_lr_times_the_difference():
 
 def test_wtm_moves_every_unit_by_the_kernel_weighted_step():
     lr, h = 0.3, 2.0
-    net = KohonenNetwork(2, rule="wtm", lr=lr, bandwidth=h, init=UNITS).partial_fit(OBJECT)
+    net = KohonenNetwork(2, rule="wtm", lr=lr, sigma=h, init=UNITS).partial_fit(OBJECT)
     rho = np.array([1.0, 5.0])
     kernel = np.exp(-(rho**2) / (2 * h**2))
     expected = UNITS + lr * kernel[:, None] * (OBJECT - UNITS)
@@ -61,13 +61,13 @@ def test_wtm_moves_every_unit_by_the_kernel_weighted_step():
 
 
 def test_wtm_moves_a_farther_unit_less():
-    net = KohonenNetwork(2, rule="wtm", lr=0.3, bandwidth=2.0, init=UNITS).partial_fit(OBJECT)
+    net = KohonenNetwork(2, rule="wtm", lr=0.3, sigma=2.0, init=UNITS).partial_fit(OBJECT)
     shift = np.linalg.norm(net.cluster_centers_ - UNITS, axis=1)
     assert 0 < shift[1] < shift[0]
 
 
 def test_wtm_relative_kernel_gives_the_winner_the_full_step():
-    net = KohonenNetwork(2, rule="wtm", kernel="relative", lr=0.3, bandwidth=2.0, init=UNITS)
+    net = KohonenNetwork(2, rule="wtm", kernel="relative", lr=0.3, sigma=2.0, init=UNITS)
     net.partial_fit(OBJECT)
     expected_winner = UNITS[0] + 0.3 * (OBJECT - UNITS[0])
     expected_loser = UNITS[1] + 0.3 * np.exp(-(4.0**2) / 8.0) * (OBJECT - UNITS[1])
@@ -75,7 +75,7 @@ def test_wtm_relative_kernel_gives_the_winner_the_full_step():
 
 
 def test_wtm_rank_kernel_weights_units_by_their_rank():
-    net = KohonenNetwork(2, rule="wtm", kernel="rank", lr=0.3, bandwidth=0.5, init=UNITS)
+    net = KohonenNetwork(2, rule="wtm", kernel="rank", lr=0.3, sigma=0.5, init=UNITS)
     net.partial_fit(OBJECT)
     weights = np.array([1.0, np.exp(-1 / 0.5)])
     expected = UNITS + 0.3 * weights[:, None] * (OBJECT - UNITS)
@@ -161,7 +161,7 @@ def test_wta_from_a_bad_start_leaves_a_dead_unit(four_blobs):
 
 def test_wtm_from_the_same_bad_start_uses_every_unit(four_blobs):
     net = KohonenNetwork(
-        4, rule="wtm", kernel="rank", bandwidth=0.5, init=BAD_INIT, max_iter=3000, random_state=0
+        4, rule="wtm", kernel="rank", sigma=0.5, init=BAD_INIT, max_iter=3000, random_state=0
     )
     net.fit(four_blobs)
     assert np.all(net.win_counts_ > 0)
@@ -170,7 +170,7 @@ def test_wtm_from_the_same_bad_start_uses_every_unit(four_blobs):
 
 
 def test_wtm_with_the_plain_kernel_moves_every_unit_from_the_bad_start(four_blobs):
-    net = KohonenNetwork(4, rule="wtm", bandwidth=3.0, init=BAD_INIT, max_iter=500, random_state=0)
+    net = KohonenNetwork(4, rule="wtm", sigma=3.0, init=BAD_INIT, max_iter=500, random_state=0)
     net.fit(four_blobs)
     assert np.all(np.linalg.norm(net.cluster_centers_ - BAD_INIT, axis=1) > 1.0)
 
@@ -344,7 +344,7 @@ def test_lvq_quality_is_the_signed_criterion():
         ({"n_units": 0}, "n_units"),
         ({"lam": 1.5}, "lam"),
         ({"kernel": "box"}, "kernel"),
-        ({"bandwidth": 0.0}, "bandwidth"),
+        ({"sigma": 0.0}, "sigma"),
         ({"init": "pca"}, "init"),
         ({"init": np.zeros((3, 2))}, "init"),
         ({"metric": "hamming"}, "metric"),

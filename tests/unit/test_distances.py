@@ -331,3 +331,21 @@ def test_nearest_without_distances_gives_the_same_winners_only(random_pair):
     winners, distances_ = distances.nearest(X, W, with_distances=False)
     assert distances_ is None
     np.testing.assert_array_equal(winners, distances.nearest(X, W)[0])
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+def test_nearest_answers_tensors_with_the_same_rule_block_by_block(monkeypatch, digits, metric):
+    X, W = digits
+    monkeypatch.setattr(distances, "BLOCK_ELEMENTS", 7 * W.shape[0])
+    winners, nearest = distances.nearest(torch.from_numpy(X), torch.from_numpy(W), metric)
+    expected = cdist(X, W, metric)
+    assert winners.dtype == torch.long
+    np.testing.assert_array_equal(winners.numpy(), expected.argmin(axis=1))
+    atol = np.sqrt(expansion_atol(X, W)) if metric == "euclidean" else expansion_atol(X, W)
+    np.testing.assert_allclose(nearest.numpy(), expected.min(axis=1), rtol=1e-12, atol=atol)
+
+
+def test_nearest_refuses_tensors_with_a_metric_other_than_euclidean(random_pair):
+    X, W = (torch.from_numpy(a) for a in random_pair)
+    with pytest.raises(ValueError, match="metric='manhattan'"):
+        distances.nearest(X, W, "manhattan")

@@ -260,7 +260,7 @@ def test_pca_init_of_a_tensor_is_computed_in_torch_and_equals_numpys(rng, n_samp
 @pytest.mark.parametrize("mode", ["online", "batch"])
 def test_trained_map_on_uniform_square_is_ordered(rng, mode):
     X = rng.uniform(0, 1, size=(1000, 2))
-    model = SOM(8, 8, epochs=10, mode=mode, init="random", random_state=0).fit(X - 0.5)
+    model = SOM(8, 8, epochs=10, mode=mode, init="small", random_state=0).fit(X - 0.5)
     assert model.topographic_error(X - 0.5) < 0.05
     weights = model.weights_
     # Grid neighbours lie about one cell (1/8) apart; an unordered map has gaps of ~0.5.

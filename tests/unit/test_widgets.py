@@ -34,7 +34,7 @@ def bad_start(blobs):
 @pytest.fixture(scope="module")
 def race(blobs, bad_start):
     """WTA and WTM from the corner start, 600 steps, a frame every 20 (the demo's defaults)."""
-    return widgets.wta_vs_wtm_frames(blobs, bad_start, lr=0.1, bandwidth=1.0, steps=600,
+    return widgets.wta_vs_wtm_frames(blobs, bad_start, lr=0.1, sigma=1.0, steps=600,
                                      frame_every=20, random_state=0)
 
 
@@ -88,7 +88,7 @@ def test_wta_dead_units_never_move(race, bad_start):
 @pytest.mark.parametrize("rule", ["wta", "wtm"])
 def test_frames_equal_the_network_stepped_by_hand_one_object_at_a_time(race, blobs, bad_start,
                                                                       rule):
-    net = KohonenNetwork(4, rule=rule, lr=0.1, bandwidth=1.0, kernel="rank", init=bad_start)
+    net = KohonenNetwork(4, rule=rule, lr=0.1, sigma=1.0, kernel="rank", init=bad_start)
     for step, i in enumerate(race["order"], start=1):
         net.partial_fit(blobs[i])
         if step % 20 == 0:
@@ -133,7 +133,7 @@ def test_corner_init_puts_every_centre_below_and_left_of_the_data(blobs):
         ({"frame_every": 0}, "frame_every"),
         ({"steps": 10, "frame_every": 20}, "frame_every"),
         ({"lr": -1.0}, "lr"),
-        ({"bandwidth": 0.0}, "bandwidth"),
+        ({"sigma": 0.0}, "sigma"),
     ],
 )
 def test_wta_vs_wtm_frames_reject_bad_parameters(blobs, bad_start, kwargs, message):
@@ -292,7 +292,7 @@ def test_wta_demo_builds_headless_with_its_player_and_controls(small_wta_demo):
     assert "coursekit-demo" in demo._dom_classes
     assert demo.player in demo.children
     assert len(demo.player.stack.children) == 5
-    assert set(demo.controls) == {"lr", "bandwidth", "kernel", "n_units", "steps"}
+    assert set(demo.controls) == {"lr", "sigma", "kernel", "n_units", "steps"}
     assert all(bytes(image.value).startswith(PNG_SIGNATURE) for image in demo.player.stack.children)
 
 
@@ -405,7 +405,7 @@ def check_precomputed_frames_equal_the_live_recomputation(demo, name):
         assert stored[value] == live + [live[-1]] * (len(stored[value]) - len(live)), (name, value)
 
 
-@pytest.mark.parametrize("name", ["lr", "bandwidth", "kernel", "n_units", "steps"])
+@pytest.mark.parametrize("name", ["lr", "sigma", "kernel", "n_units", "steps"])
 def test_wta_precomputed_frames_equal_the_live_recomputation(precomputed_wta_demo, name):
     check_precomputed_frames_equal_the_live_recomputation(precomputed_wta_demo, name)
 
