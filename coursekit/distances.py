@@ -234,6 +234,34 @@ def nearest(X, centers, metric="euclidean", *, with_distances=True):
     return winners, distances
 
 
+def nearest_two(X, centers, x_squared_norms=None):
+    """The nearest centre, its Euclidean distance and the distance to the runner-up.
+
+    The same rule and the same winners as :func:`nearest` (one expansion, ties to the first
+    centre), for validated arrays ``X`` ``[n, d]`` and ``centers`` ``[k, d]`` with ``k >= 2``;
+    ``x_squared_norms`` ``[n]`` saves recomputing ``||x_i||^2``. Returns ``(winners [n],
+    nearest [n], runner_up [n])``. k-means uses the two distances as bounds that let it skip
+    objects whose centre cannot have changed (:class:`coursekit.clustering.KMeans`).
+    """
+    if x_squared_norms is None:
+        x_squared_norms = np.einsum("ij,ij->i", X, X)
+    half_norms = 0.5 * np.einsum("ij,ij->i", centers, centers)
+    n = X.shape[0]
+    winners, best, second = np.empty(n, dtype=np.intp), np.empty(n), np.empty(n)
+    rows = max(1, BLOCK_ELEMENTS // centers.shape[0])
+    for start in range(0, n, rows):
+        block = slice(start, start + rows)
+        scores = _scores(X[block], centers, half_norms)
+        winners[block] = scores.argmax(1)
+        each = np.arange(scores.shape[0])
+        best[block] = scores[each, winners[block]]
+        scores[each, winners[block]] = -np.inf
+        second[block] = scores.max(1)
+    # ||x - w||^2 = ||x||^2 - 2 (<x, w> - ||w||^2 / 2)
+    return (winners, np.sqrt(np.maximum(x_squared_norms - 2.0 * best, 0.0)),
+            np.sqrt(np.maximum(x_squared_norms - 2.0 * second, 0.0)))
+
+
 def _scores(X, centers, half_norms):
     """``<x_i, w_y> - ||w_y||^2 / 2`` ``[n, k]``: the larger, the nearer (arrays or tensors)."""
     scores = X @ centers.T

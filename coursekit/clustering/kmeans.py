@@ -1,7 +1,8 @@
 """k-means (Lloyd's algorithm) of chapter 2: :func:`kmeans_plusplus`, :func:`lloyd_step`, :class:`KMeans`.
 
 The assignment step is the nearest-centre rule of chapter 1, :func:`coursekit.distances.nearest`;
-the update step moves every centre to the mean of its cluster.
+the update step moves every centre to the mean of its cluster. :class:`KMeans` runs the same
+iterations through :class:`BoundedLloyd`, which skips the objects whose centre provably stays.
 """
 
 import numpy as np
@@ -11,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from coursekit.clustering.criteria import _cluster_sums
-from coursekit.distances import nearest, sqeuclidean
+from coursekit.distances import nearest, nearest_two, sqeuclidean
 from coursekit.validation import (
     check_estimator_input,
     check_matrix,
@@ -19,7 +20,7 @@ from coursekit.validation import (
     check_positive_int,
 )
 
-__all__ = ["KMeans", "kmeans_plusplus", "lloyd_step"]
+__all__ = ["BoundedLloyd", "KMeans", "kmeans_plusplus", "lloyd_step"]
 
 
 def kmeans_plusplus(X, n_clusters, random_state=None, n_local_trials=None):
@@ -77,6 +78,62 @@ def lloyd_step(X, centers):
         farthest = np.argsort(distances)[::-1][: empty.size]
         sums[empty], counts[empty] = X[farthest], 1
     return sums / counts[:, None], labels
+
+
+class BoundedLloyd:
+    """:func:`lloyd_step` that skips the objects whose nearest centre cannot have changed.
+
+    Called with the centres of one iteration, it returns the next ones, as ``lloyd_step``
+    does; only the assignment is cheaper (Hamerly 2010). Each object keeps an upper bound
+    ``u_i >= ||x_i - w_a(x_i)||`` and a lower bound ``l_i <=`` its distance to every other
+    centre. When the centres move by ``m_y``, the triangle inequality gives
+    ``u_i += m_a(x_i)`` and ``l_i -= max_{y != a(x_i)} m_y``. If ``u_i < l_i``, or ``u_i`` is
+    below half the distance from ``w_a(x_i)`` to the centre nearest to it, no other centre can
+    be nearer, and ``a(x_i)`` stands without a single distance computed. Only the others are
+    assigned afresh (:func:`coursekit.distances.nearest_two`, the same rule as ``nearest``),
+    all of them at once when they are more than half the sample. A bound must win by a margin
+    of ``1e-9 (||x_i|| + 1)``, far above the rounding of the expansion, so a near tie is always
+    recomputed.
+    """
+
+    def __init__(self, X, centers):
+        self.X = X
+        self.x_squared_norms = np.einsum("ij,ij->i", X, X)
+        self.margin = 1e-9 * (np.sqrt(self.x_squared_norms) + 1.0)
+        self.labels = None  # a(x_i) for the centres of the last call
+
+    def __call__(self, centers):
+        if centers.shape[0] < 2:
+            return lloyd_step(self.X, centers)[0]
+        if self.labels is None:
+            self._assign_all(centers)
+        else:
+            self._reassign(centers)
+        sums, counts = _cluster_sums(self.X, self.labels, centers.shape[0])
+        if np.any(counts == 0):  # rare: lloyd_step's remedy, and fresh bounds next time
+            self.labels = None
+            return lloyd_step(self.X, centers)[0]
+        self.previous = centers
+        return sums / counts[:, None]
+
+    def _assign_all(self, centers):
+        self.labels, self.upper, self.lower = nearest_two(self.X, centers, self.x_squared_norms)
+
+    def _reassign(self, centers):
+        moved = np.sqrt(np.sum((centers - self.previous) ** 2, axis=1))  # m_y
+        self.upper += moved[self.labels]
+        fastest, runner_up = np.argsort(moved)[[-1, -2]]  # the other centres moved at most:
+        self.lower -= np.where(self.labels == fastest, moved[runner_up], moved[fastest])
+        gaps = np.sqrt(sqeuclidean.unchecked(centers, centers))
+        np.fill_diagonal(gaps, np.inf)
+        bound = np.maximum(self.lower, 0.5 * gaps.min(axis=1)[self.labels])
+        unsure = np.flatnonzero(self.upper + self.margin >= bound)
+        if unsure.size > self.X.shape[0] // 2:  # gathering the rows would cost more than it saves
+            self._assign_all(centers)
+        elif unsure.size:
+            labels, upper, lower = nearest_two(self.X[unsure], centers,
+                                               self.x_squared_norms[unsure])
+            self.labels[unsure], self.upper[unsure], self.lower[unsure] = labels, upper, lower
 
 
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -151,8 +208,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         Returns ``(centres, labels, inertia, iterations)``; the inertia
         ``sum_i ||x_i - w_a(x_i)||^2`` comes from the same expansion as the assignment.
         """
+        step = BoundedLloyd(X, centers)
         for n_iter in range(1, max_iter + 1):
-            new_centers, _ = lloyd_step(X, centers)
+            new_centers = step(centers)
             shift = np.max(np.sum((new_centers - centers) ** 2, axis=1))
             centers = new_centers
             if shift <= delta:  # no centre moved by more than sqrt(delta)

@@ -349,3 +349,14 @@ def test_nearest_refuses_tensors_with_a_metric_other_than_euclidean(random_pair)
     X, W = (torch.from_numpy(a) for a in random_pair)
     with pytest.raises(ValueError, match="metric='manhattan'"):
         distances.nearest(X, W, "manhattan")
+
+
+def test_nearest_two_gives_the_winner_and_the_two_smallest_distances(monkeypatch, digits):
+    X, W = digits
+    monkeypatch.setattr(distances, "BLOCK_ELEMENTS", 7 * W.shape[0])
+    winners, best, second = distances.nearest_two(X, W)
+    expected = np.sort(cdist(X, W), axis=1)
+    np.testing.assert_array_equal(winners, distances.nearest(X, W)[0])
+    atol = np.sqrt(expansion_atol(X, W))
+    np.testing.assert_allclose(best, expected[:, 0], rtol=1e-12, atol=atol)
+    np.testing.assert_allclose(second, expected[:, 1], rtol=1e-12, atol=atol)

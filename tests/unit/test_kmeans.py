@@ -83,6 +83,41 @@ def test_lloyd_step_gives_an_empty_cluster_the_farthest_object():
     np.testing.assert_allclose(new_centers, [[3.0], [9.0]])
 
 
+def plain_lloyd(X, centers):
+    """Lloyd's iterations by lloyd_step alone, to convergence (tol = 0): the reference."""
+    for n_iter in range(1, 1000):
+        new_centers, _ = lloyd_step(X, centers)
+        if np.array_equal(new_centers, centers):
+            return centers, n_iter
+        centers = new_centers
+    raise AssertionError("no convergence")
+
+
+@pytest.mark.parametrize("n_clusters", [2, 10, 30])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_skipping_by_bounds_gives_plain_lloyds_iterations(digits, n_clusters, seed):
+    start = kmeans_plusplus(digits, n_clusters, random_state=seed)[0]
+    model = KMeans(n_clusters, init=start, tol=0.0, max_iter=1000).fit(digits)
+    centers, n_iter = plain_lloyd(digits, start)
+    np.testing.assert_array_equal(model.cluster_centers_, centers)
+    assert model.n_iter_ == n_iter
+
+
+def test_skipping_by_bounds_survives_data_far_from_the_origin():
+    # ||x|| ~ 1e4 against distances ~ 1: the bounds' margin must cover the expansion's rounding
+    X = np.random.default_rng(0).normal(size=(3000, 4)) + 1e4
+    start = X[:7].copy()
+    model = KMeans(7, init=start, tol=0.0, max_iter=1000).fit(X)
+    np.testing.assert_array_equal(model.cluster_centers_, plain_lloyd(X, start)[0])
+
+
+def test_skipping_by_bounds_keeps_lloyd_steps_remedy_for_an_empty_cluster():
+    X = datasets.make_blobs(300, centers=3, random_state=0)[0]
+    start = np.vstack([X[:2], [[1e3, 1e3]]])  # nobody is nearest to the third centre
+    model = KMeans(3, init=start, tol=0.0, max_iter=1000).fit(X)
+    np.testing.assert_array_equal(model.cluster_centers_, plain_lloyd(X, start)[0])
+
+
 def test_kmeans_plusplus_picks_distinct_objects(digits):
     centers, indices = kmeans_plusplus(digits, 30, random_state=0)
     assert len(set(indices.tolist())) == 30
