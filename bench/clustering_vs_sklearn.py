@@ -26,7 +26,8 @@ the other within each repetition:
 Quality, computed by this script for both models: the inertia ``sum_i min_y ||x_i - w_y||^2``
 (lower is better) and the mean log-likelihood ``(1/n) sum_i ln sum_j w_j N(x_i | mu_j,
 Sigma_j)`` (scipy's ``multivariate_normal``; higher is better). Target: quality within 1% of
-scikit-learn's, time at most 1.5x scikit-learn's (ratio of median times).
+scikit-learn's, and time (ratio of median times) at most 1.0x scikit-learn's for k-means
+(issue 16), 1.5x for the mixture.
 
 Run::
 
@@ -60,7 +61,7 @@ N_COMPONENTS = 50
 FULL = {"pca_images": 60_000, "kmeans_images": 60_000, "gmm_images": 10_000, "repetitions": 20}
 QUICK = {"pca_images": 5_000, "kmeans_images": 5_000, "gmm_images": 1_500, "repetitions": 1}
 QUALITY_TOLERANCE = 0.01
-TIME_TARGET = 1.5
+TIME_TARGET = {"KMeans": 1.0, "GaussianMixture": 1.5}
 SIGNIFICANCE = 0.05
 
 
@@ -160,7 +161,7 @@ def summarise(model, measure, runs, higher_is_better):
             gap = min(sign * (ck[1] - sk[1]) / abs(sk[1])
                       for sk, ck in zip(column["scikit-learn"], column["coursekit"]))
             p_value, how = None, " (worst repetition)"
-        if ratio > TIME_TARGET:
+        if ratio > TIME_TARGET[model]:
             verdict = "not met"
         elif gap >= -QUALITY_TOLERANCE:
             verdict = "met"
@@ -172,7 +173,7 @@ def summarise(model, measure, runs, higher_is_better):
             f"- {model}, {comparison}: coursekit's {measure} is {abs(gap):.2%} "
             f"{'better' if gap >= 0 else 'worse'} than scikit-learn's{how}; time ratio "
             f"coursekit / scikit-learn = {ratio:.2f} (median times). Target (quality within 1%, "
-            f"time ≤ {TIME_TARGET}×): **{verdict}**."
+            f"time ≤ {TIME_TARGET[model]}×): **{verdict}**."
         )
     return rows, verdicts
 
