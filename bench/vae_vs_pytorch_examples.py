@@ -48,7 +48,7 @@ from coursekit.train import fit, seed_everything
 from coursekit.vae import VAE
 
 RESULTS = ROOT / "bench" / "results" / "vae.md"
-LATENT_DIM = 20
+CODE_SIZE = 20
 BATCH_SIZE = 128
 LR = 1e-3
 EVAL_SAMPLES = 5
@@ -63,9 +63,9 @@ class ReferenceVAE(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc1 = nn.Linear(784, 400)
-        self.fc_mu = nn.Linear(400, LATENT_DIM)
-        self.fc_logvar = nn.Linear(400, LATENT_DIM)
-        self.fc3 = nn.Linear(LATENT_DIM, 400)
+        self.fc_mu = nn.Linear(400, CODE_SIZE)
+        self.fc_logvar = nn.Linear(400, CODE_SIZE)
+        self.fc3 = nn.Linear(CODE_SIZE, 400)
         self.fc4 = nn.Linear(400, 784)
 
     def encode(self, x):
@@ -89,8 +89,8 @@ class ReferenceVAE(nn.Module):
 def coursekit_model(hidden=None):
     """coursekit's VAE with its defaults (or the given hidden widths) and the same latent size."""
     if hidden is None:
-        return VAE(784, LATENT_DIM)
-    return VAE(784, LATENT_DIM, hidden=hidden)
+        return VAE(784, CODE_SIZE)
+    return VAE(784, CODE_SIZE, hidden=hidden)
 
 
 @torch.no_grad()
@@ -216,7 +216,7 @@ def write_results(results, models, settings, seconds, load_at_start, path=RESULT
 {setting}Written by `bench/vae_vs_pytorch_examples.py` (see its docstring for every definition).
 Fashion-MNIST, the first {settings['train_size']:,} training images, the 10,000 test images;
 {settings['epochs']} epochs, batch size {BATCH_SIZE}, Adam with learning rate {LR}, latent size
-{LATENT_DIM}; {settings['repetitions']} repetitions (seeds 0, 1, ...: initial weights, shuffling
+{CODE_SIZE}; {settings['repetitions']} repetitions (seeds 0, 1, ...: initial weights, shuffling
 and the reparameterisation noise). Test −ELBO in nats per image (lower is better), with the
 reconstruction term averaged over {EVAL_SAMPLES} draws of ε per image; both models are trained
 by `coursekit.train.fit` and evaluated by the same function.

@@ -12,6 +12,11 @@ the unsupervised models ignore ``y``. Regularised models add a penalty to the
 reconstruction term: sparse (weights, codes, KL), denoising (corrupted inputs), contractive
 (Jacobian norm), relational (pairwise similarities). ``StackedAutoEncoder`` trains a deep
 encoder layer by layer; ``SemiSupervisedAutoEncoder`` adds a classifier on the codes.
+
+Inputs are tensors or NumPy arrays alike (arrays become float tensors on the model's device);
+the networks themselves come from :mod:`coursekit.blocks` (:func:`~coursekit.blocks.mlp`,
+:func:`~coursekit.blocks.conv_encoder`, :func:`~coursekit.blocks.conv_decoder`) or any
+``nn.Module``. The code size is ``code_size`` everywhere.
 """
 
 import itertools
@@ -22,7 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coursekit.train import fit, gaussian_noise, uniform_noise
+from coursekit.train import (
+    _as_float_tensor,
+    _as_generator,
+    fit,
+    gaussian_noise,
+    uniform_noise,
+)
 from coursekit.validation import (
     check_matrix,
     check_open_unit,
@@ -41,11 +52,8 @@ __all__ = [
     "SparseAutoEncoder",
     "StackedAutoEncoder",
     "contractive_penalty_sigmoid",
-    "conv_decoder",
-    "conv_encoder",
     "jacobian_frobenius",
     "kl_sparsity",
-    "mlp",
     "principal_angles",
     "reconstruction_error",
     "relational_loss",
@@ -53,80 +61,6 @@ __all__ = [
 
 LOSSES = ("quadratic", "bce")
 """Reconstruction losses: ``||x_hat - x||^2`` and binary cross-entropy (for x in [0, 1])."""
-
-
-# --- building blocks ----------------------------------------------------------------------
-
-
-def mlp(sizes, activation=nn.ReLU, final=None):
-    """A fully connected network ``sizes[0] -> sizes[1] -> ... -> sizes[-1]``.
-
-    Every layer but the last is ``Linear`` followed by ``activation()``; the last is followed
-    by ``final()`` when ``final`` is given (e.g. ``nn.Sigmoid`` for pixels in [0, 1]).
-    Inputs ``[n, ...]`` are flattened to ``[n, sizes[0]]`` first.
-    """
-    sizes = [check_positive_int(size, "sizes[i]") for size in sizes]
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must list at least an input and an output size, got {sizes}")
-    layers = [nn.Flatten()]
-    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(activation())
-    if final is not None:
-        layers.append(final())
-    return nn.Sequential(*layers)
-
-
-class _AsImages(nn.Module):
-    """Reshape ``[n, side*side]``, ``[n, side, side]`` or ``[n, 1, side, side]`` to the last."""
-
-    def __init__(self, side):
-        super().__init__()
-        self.side = side
-        self.in_features = side * side  # lets models check the feature count of their input
-
-    def forward(self, x):
-        return x.reshape(len(x), 1, self.side, self.side)
-
-
-def conv_encoder(code_size, channels=(16, 32), activation=nn.ReLU, final=None):
-    """A convolutional encoder for 28x28 one-channel images: ``[n, 28, 28] -> [n, code_size]``.
-
-    Two stride-2 3x3 convolutions (28 -> 14 -> 7) with ``channels`` filters, then a linear
-    layer to the code; ``final`` (e.g. ``nn.Sigmoid``) is applied to the code when given.
-    """
-    code_size = check_positive_int(code_size, "code_size")
-    c1, c2 = (check_positive_int(c, "channels[i]") for c in channels)
-    layers = [
-        _AsImages(28),
-        nn.Conv2d(1, c1, 3, stride=2, padding=1), activation(),   # 28 -> 14
-        nn.Conv2d(c1, c2, 3, stride=2, padding=1), activation(),  # 14 -> 7
-        nn.Flatten(),
-        nn.Linear(c2 * 7 * 7, code_size),
-    ]
-    if final is not None:
-        layers.append(final())
-    return nn.Sequential(*layers)
-
-
-def conv_decoder(code_size, channels=(32, 16), activation=nn.ReLU, final=nn.Sigmoid):
-    """The mirror of :func:`conv_encoder`: ``[n, code_size] -> [n, 1, 28, 28]``.
-
-    A linear layer to ``channels[0]`` maps of 7x7, two stride-2 transposed convolutions
-    (7 -> 14 -> 28), and ``final`` (default ``nn.Sigmoid``: pixels in [0, 1]).
-    """
-    code_size = check_positive_int(code_size, "code_size")
-    c1, c2 = (check_positive_int(c, "channels[i]") for c in channels)
-    layers = [
-        nn.Linear(code_size, c1 * 7 * 7), activation(),
-        nn.Unflatten(1, (c1, 7, 7)),
-        nn.ConvTranspose2d(c1, c2, 3, stride=2, padding=1, output_padding=1), activation(),
-        nn.ConvTranspose2d(c2, 1, 3, stride=2, padding=1, output_padding=1),
-    ]
-    if final is not None:
-        layers.append(final())
-    return nn.Sequential(*layers)
 
 
 # --- the autoencoder ----------------------------------------------------------------------
@@ -139,7 +73,8 @@ class AutoEncoder(nn.Module):
     ``"quadratic"`` ``||x_hat - x||^2`` (summed over features) or ``"bce"``
     ``-sum_d [x_d log x_hat_d + (1 - x_d) log(1 - x_hat_d)]`` (needs x, x_hat in [0, 1]).
     ``encoder`` maps ``[n, ...] -> [n, m]``, ``decoder`` maps ``[n, m] -> [n, ...]``;
-    ``forward`` returns the reconstruction in the shape of ``x``.
+    ``forward`` returns the reconstruction in the shape of ``x``. ``x`` and ``z`` are tensors
+    or arrays (an array becomes a float tensor on the model's device).
     """
 
     def __init__(self, encoder, decoder, *, loss="quadratic"):
@@ -160,10 +95,11 @@ class AutoEncoder(nn.Module):
 
     def decode(self, z):
         """Reconstructions ``g(z)`` in the decoder's output shape."""
-        return self.decoder(z)
+        return self.decoder(_as_model_tensor(self, z, "z"))
 
     def forward(self, x):
         """``g(f(x))`` in the shape of ``x``."""
+        x = _as_model_tensor(self, x, "x")
         return self.decode(self.encode(x)).reshape(x.shape)
 
     def reconstruction_loss(self, x_hat, x):
@@ -175,19 +111,19 @@ class AutoEncoder(nn.Module):
 
     def loss_parts(self, batch):
         """The terms of the criterion, each a scalar averaged over the batch."""
-        x = _inputs(batch)
+        x = self._batch_inputs(batch)
         return {"reconstruction": self.reconstruction_loss(self(x), x).mean()}
 
     def loss(self, batch):
         """The criterion minimised by :func:`coursekit.train.fit`: the sum of the parts."""
         return sum(self.loss_parts(batch).values())
 
+    def _batch_inputs(self, batch):
+        """The inputs ``x`` of a batch that is ``x`` or ``(x, y)``, as a tensor."""
+        return _as_model_tensor(self, _inputs(batch), "x")
+
     def _check_input(self, x):
-        if not torch.is_tensor(x):
-            raise TypeError(
-                f"x must be a torch tensor, got {type(x).__name__} "
-                "(convert with torch.as_tensor(X, dtype=torch.float32))"
-            )
+        x = _as_model_tensor(self, x, "x")
         if not torch.is_floating_point(x) or x.ndim < 2:
             raise ValueError(f"x must be a float tensor [n, ...], got {x.dtype} {tuple(x.shape)}")
         n_features = x[0].numel()
@@ -202,13 +138,15 @@ class AutoEncoder(nn.Module):
 
 
 def reconstruction_error(model, X, batch_size=1024):
-    """Mean over samples of ``||g(f(x_i)) - x_i||^2`` for a trained ``model``, as a float."""
-    X = torch.as_tensor(X, dtype=torch.float32)
-    device = next(model.parameters()).device
+    """Mean over samples of ``||g(f(x_i)) - x_i||^2`` for a trained ``model``, as a float;
+    ``X`` ``[N, ...]`` is a tensor or an array."""
+    weight = next(model.parameters())
+    X = _as_float_tensor(X, "X", torch.empty(0, dtype=weight.dtype))  # batches move to the device
+    batch_size = check_positive_int(batch_size, "batch_size")
     total = 0.0
     with torch.no_grad():
         for xb in X.split(batch_size):
-            xb = xb.to(device)
+            xb = xb.to(weight.device)
             total += ((model(xb) - xb) ** 2).reshape(len(xb), -1).sum().item()
     return total / len(X)
 
@@ -224,15 +162,14 @@ class LinearAutoEncoder(AutoEncoder):
     orthogonal or transposes of each other.
     """
 
-    def __init__(self, n_features, n_components, *, bias=False):
+    def __init__(self, n_features, code_size, *, bias=False):
         n_features = check_positive_int(n_features, "n_features")
-        n_components = check_positive_int(n_components, "n_components")
-        if n_components > n_features:
-            raise ValueError(
-                f"n_components ({n_components}) must not exceed n_features ({n_features})"
-            )
-        super().__init__(nn.Linear(n_features, n_components, bias=bias),
-                         nn.Linear(n_components, n_features, bias=bias))
+        code_size = check_positive_int(code_size, "code_size")
+        if code_size > n_features:
+            raise ValueError(f"code_size ({code_size}) must not exceed n_features ({n_features})")
+        super().__init__(nn.Linear(n_features, code_size, bias=bias),
+                         nn.Linear(code_size, n_features, bias=bias))
+        self.code_size = code_size
 
     @property
     def A(self):
@@ -304,7 +241,7 @@ class SparseAutoEncoder(AutoEncoder):
 
     def loss_parts(self, batch):
         """Reconstruction plus each non-zero penalty, all averaged over the batch."""
-        x = _inputs(batch)
+        x = self._batch_inputs(batch)
         z = self.encode(x)
         parts = {"reconstruction": self.reconstruction_loss(self.decode(z), x).mean()}
         weights = [p for p in self.parameters() if p.ndim >= 2]
@@ -328,11 +265,17 @@ class DenoisingAutoEncoder(AutoEncoder):
     ``L_DAE = sum_i E_{x~ ~ q(x~|x_i)} L(g(f(x~)), x_i)``, estimated with one fresh
     corruption per sample and step. ``noise="gaussian"``: ``x~ = x + sigma * N(0, I)``;
     ``noise="mask"``: each component is set to 0 with probability ``p0``.
+    ``random_state`` (None, an int, or a ``torch.Generator``) seeds every corruption drawn
+    when :meth:`corrupt` is given no ``generator`` (training included); ``None`` uses torch's
+    global generator. (The weights are the encoder's and decoder's, seeded where they are
+    built: ``mlp(..., random_state=...)``.)
     """
 
     def __init__(self, encoder, decoder, *, noise="gaussian", sigma=0.3, p0=0.3,
-                 loss="quadratic"):
+                 loss="quadratic", random_state=None):
         super().__init__(encoder, decoder, loss=loss)
+        self.random_state = random_state
+        self._generator = _as_generator(random_state, "random_state")
         if noise not in ("gaussian", "mask"):
             raise ValueError(f"noise must be 'gaussian' or 'mask', got {noise!r}")
         self.noise = noise
@@ -342,14 +285,17 @@ class DenoisingAutoEncoder(AutoEncoder):
             raise ValueError(f"p0 must be in [0, 1), got {p0}")
 
     def corrupt(self, x, generator=None):
-        """A corrupted copy ``x~`` of ``x`` (same shape); ``generator`` seeds the noise."""
+        """A corrupted copy ``x~`` of ``x`` (same shape); ``generator`` (default: the model's
+        ``random_state``) draws the noise."""
+        x = _as_model_tensor(self, x, "x")
+        generator = self._generator if generator is None else _as_generator(generator)
         if self.noise == "gaussian":
             return x + self.sigma * gaussian_noise(x.shape, x, generator)
         keep = uniform_noise(x.shape, x, generator) >= self.p0
         return x * keep.to(x.dtype)
 
     def loss_parts(self, batch):
-        x = _inputs(batch)
+        x = self._batch_inputs(batch)
         x_hat = self.decode(self.encode(self.corrupt(x)))
         return {"reconstruction": self.reconstruction_loss(x_hat, x).mean()}
 
@@ -397,13 +343,14 @@ class ContractiveAutoEncoder(AutoEncoder):
 
     def contraction(self, x):
         """``||J_f(x_i)||_F^2`` per sample ``[n]`` (differentiable)."""
+        x = _as_model_tensor(self, x, "x")
         if _is_sigmoid_layer(self.encoder):
             linear = self.encoder[0]
             return contractive_penalty_sigmoid(x.reshape(len(x), -1), linear.weight, linear.bias)
         return jacobian_frobenius(self.encoder, x, create_graph=True)
 
     def loss_parts(self, batch):
-        x = _inputs(batch)
+        x = self._batch_inputs(batch)
         parts = {"reconstruction": self.reconstruction_loss(self(x), x).mean()}
         if self.lam:
             parts["contraction"] = self.lam * self.contraction(x).mean()
@@ -442,7 +389,7 @@ class RelationalAutoEncoder(AutoEncoder):
         self.threshold = float(threshold)
 
     def loss_parts(self, batch):
-        x = _inputs(batch)
+        x = self._batch_inputs(batch)
         x_hat = self(x)
         parts = {"reconstruction": self.reconstruction_loss(x_hat, x).mean()}
         if self.lam and len(x) > 1:
@@ -489,7 +436,8 @@ class StackedAutoEncoder(AutoEncoder):
         ``batch_size``, ``lr``, ``progress=False``). ``X`` is a tensor ``[N, ...]``.
         Returns the list of per-layer histories.
         """
-        codes = self._check_input(_inputs(X)).reshape(len(X), -1)
+        codes = self._check_input(_inputs(X))
+        codes = codes.reshape(len(codes), -1)
         histories = []
         for encoder, decoder in zip(self.layers, self.layer_decoders):
             layer = AutoEncoder(encoder, decoder, loss=self.reconstruction)
@@ -512,19 +460,20 @@ class EncoderClassifier(nn.Module):
     """``y_hat(x) = softmax(head(f(x)))``; ``loss((x, y))`` is the mean cross-entropy.
 
     ``head`` is ``nn.Linear(code_size, n_classes)``; ``code_size`` defaults to the
-    ``out_features`` of the encoder's last linear layer.
+    ``out_features`` of the encoder's last linear layer. ``x`` is a tensor or an array.
     """
 
     def __init__(self, encoder, n_classes, *, code_size=None):
         super().__init__()
         self.n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
         code_size = _code_size(encoder) if code_size is None else code_size
+        self.code_size = check_positive_int(code_size, "code_size")
         self.encoder = encoder
-        self.head = nn.Linear(check_positive_int(code_size, "code_size"), self.n_classes)
+        self.head = nn.Linear(self.code_size, self.n_classes)
 
     def forward(self, x):
         """Class scores (logits) ``[n, n_classes]``."""
-        return self.head(self.encoder(x))
+        return self.head(self.encoder(_as_model_tensor(self, x, "x")))
 
     def loss(self, batch):
         x, y = _labelled(batch)
@@ -553,10 +502,12 @@ class SemiSupervisedAutoEncoder(AutoEncoder):
         self.n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
         self.lam = check_positive_float(lam, "lam", allow_zero=True)
         code_size = _code_size(encoder) if code_size is None else code_size
-        self.head = nn.Linear(check_positive_int(code_size, "code_size"), self.n_classes)
+        self.code_size = check_positive_int(code_size, "code_size")
+        self.head = nn.Linear(self.code_size, self.n_classes)
 
     def loss_parts(self, batch):
         x, y = _labelled(batch, allow_unlabelled=True)
+        x = _as_model_tensor(self, x, "x")
         if y.min() < -1 or y.max() >= self.n_classes:
             raise ValueError(f"labels must be -1 (unlabelled) or in [0, {self.n_classes}), "
                              f"got values in [{y.min().item()}, {y.max().item()}]")
@@ -598,6 +549,17 @@ def _labelled(batch, allow_unlabelled=False):
     if not allow_unlabelled and y.min() < 0:
         raise ValueError("y holds negative labels; every object here must be labelled")
     return x, y.long()
+
+
+def _as_model_tensor(model, x, name):
+    """An array ``x`` as a float tensor on ``model``'s device with its parameters' dtype; a
+    tensor ``x`` as it is (its checks are the model's). Strings and ``None``: ``TypeError``."""
+    if torch.is_tensor(x):
+        return x
+    like = next(model.parameters(), None)
+    if like is None:
+        like = torch.empty(0)
+    return _as_float_tensor(x, name, like)
 
 
 def _first_in_features(encoder):

@@ -10,7 +10,7 @@ They are trained in turns (Goodfellow et al., 2014):
 
 (:func:`generator_loss`). :func:`train_gan` alternates one step of each per batch::
 
-    gan = GAN(dcgan_generator(64), dcgan_discriminator(), latent_dim=64)
+    gan = GAN(dcgan_generator(64), dcgan_discriminator(), code_size=64)
     history = train_gan(gan, X, epochs=5, progress=False)   # X: [n, 1, 28, 28] in [0, 1]
     images = gan.sample(16)                                  # [16, 1, 28, 28]
 
@@ -103,23 +103,23 @@ def _check_same_shape(real_logits, fake_logits):
 class GAN(nn.Module):
     """A generator and a discriminator trained against each other (:func:`train_gan`).
 
-    ``generator`` maps noise ``[n, latent_dim]`` to objects ``[n, ...]``; ``discriminator``
+    ``generator`` maps noise ``[n, code_size]`` to objects ``[n, ...]``; ``discriminator``
     maps objects to logits ``[n]`` or ``[n, 1]`` (D(x) = sigmoid(logit)). A batch is a tensor
     of real objects shaped as the generator's output.
     """
 
-    def __init__(self, generator, discriminator, latent_dim):
+    def __init__(self, generator, discriminator, code_size):
         super().__init__()
         for name, net in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(net, nn.Module):
                 raise TypeError(f"{name} must be a torch.nn.Module, got {type(net).__name__}")
         self.generator, self.discriminator = generator, discriminator
-        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.code_size = check_positive_int(code_size, "code_size")
 
     def noise(self, n, generator=None):
-        """z ~ N(0, I), ``[n, latent_dim]``, on the model's device."""
+        """z ~ N(0, I), ``[n, code_size]``, on the model's device."""
         like = next(self.generator.parameters())
-        return gaussian_noise((check_positive_int(n, "n"), self.latent_dim), like, generator)
+        return gaussian_noise((check_positive_int(n, "n"), self.code_size), like, generator)
 
     def sample(self, n, *, generator=None):
         """``n`` generated objects G(z), z ~ N(0, I), without gradients."""
@@ -157,14 +157,14 @@ class ConditionalGAN(GAN):
     """A conditional GAN (Mirza & Osindero, 2014): G(z, y) and D(x, y) both see the class y.
 
     The one-hot code of y is concatenated to z (the generator's input is
-    ``[n, latent_dim + n_classes]``) and to the discriminator's input: to the features of a
+    ``[n, code_size + n_classes]``) and to the discriminator's input: to the features of a
     flat object ``[n, d]``, or as ``n_classes`` constant channels of an image ``[n, c, h, w]``
     (so D takes ``c + n_classes`` channels). A batch is a pair ``(x, y)``; the fakes of a
     training step get the labels of the real batch.
     """
 
-    def __init__(self, generator, discriminator, latent_dim, n_classes):
-        super().__init__(generator, discriminator, latent_dim)
+    def __init__(self, generator, discriminator, code_size, n_classes):
+        super().__init__(generator, discriminator, code_size)
         self.n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
 
     def split_batch(self, batch):
@@ -201,17 +201,17 @@ class ConditionalGAN(GAN):
             return self.generate(self.noise(len(one_hot), generator), one_hot)
 
 
-def dcgan_generator(latent_dim, *, channels=64, out_channels=1):
+def dcgan_generator(code_size, *, channels=64, out_channels=1):
     """A DCGAN generator (Radford et al., 2016) for 28 x 28 images in [0, 1]:
 
-    z [n, latent_dim] -> linear -> [n, 2c, 7, 7] -> BN, ReLU -> transposed conv (stride 2)
+    z [n, code_size] -> linear -> [n, 2c, 7, 7] -> BN, ReLU -> transposed conv (stride 2)
     -> [n, c, 14, 14] -> BN, ReLU -> transposed conv (stride 2) -> [n, out_channels, 28, 28]
     -> sigmoid, with c = ``channels``. No pooling: the transposed convolutions learn the
     upsampling.
     """
     c = check_positive_int(channels, "channels")
     return nn.Sequential(
-        nn.Linear(check_positive_int(latent_dim, "latent_dim"), 2 * c * 7 * 7, bias=False),
+        nn.Linear(check_positive_int(code_size, "code_size"), 2 * c * 7 * 7, bias=False),
         nn.Unflatten(1, (2 * c, 7, 7)),
         nn.BatchNorm2d(2 * c), nn.ReLU(),
         nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False),

@@ -26,7 +26,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from coursekit.autoencoders import _code_size, _inputs, _labelled, mlp
+from coursekit.autoencoders import _code_size, _inputs, _labelled
+from coursekit.blocks.mlp import mlp
 from coursekit.train import gaussian_noise, uniform_noise
 from coursekit.validation import check_matrix, check_positive_float, check_positive_int
 

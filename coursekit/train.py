@@ -9,6 +9,7 @@ A model is a ``torch.nn.Module`` with a method ``loss(batch)`` returning a scala
     history["loss"]                                  # mean training loss per epoch
 """
 
+import contextlib
 import random
 
 import numpy as np
@@ -281,6 +282,41 @@ def _as_generator(generator, name="generator"):
     if generator is None or isinstance(generator, torch.Generator):
         return generator
     return torch.Generator().manual_seed(check_positive_int(generator, name, minimum=0))
+
+
+@contextlib.contextmanager
+def _seeded_weights(random_state):
+    """Layers built inside this block draw their initial weights from ``random_state``
+    without touching torch's global generator: an int seeds them as ``torch.manual_seed``
+    would, a ``torch.Generator`` gives the seed (one draw from it), ``None`` leaves them to
+    torch's global generator. A bad value raises an error naming ``random_state``."""
+    generator = _as_generator(random_state, "random_state")
+    if generator is None:
+        yield
+        return
+    if random_state is generator:
+        seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
+    else:
+        seed = random_state
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def _as_float_tensor(value, name, like):
+    """``value`` (a tensor or an array-like of numbers) as a tensor with the dtype and device
+    of the tensor ``like``; anything else (a string, ``None``) is a ``TypeError`` naming
+    ``name``."""
+    if torch.is_tensor(value):
+        return value.to(dtype=like.dtype, device=like.device)
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array or tensor of numbers, got "
+                        f"{type(value).__name__}")
+    try:
+        array = np.array(value, dtype=np.float64)  # a copy: reversed views are fine too
+        return torch.as_tensor(array, dtype=like.dtype, device=like.device)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(f"{name} must be an array or tensor of numbers: {error}") from None
 
 
 def _make_optimizer(optimizer, model, lr):

@@ -9,7 +9,7 @@ with the prior p(z) = N(0, prior_std^2 I). The expectation is estimated with the
 reparameterisation z = mu + sigma * eps, eps ~ N(0, I), so that gradients flow to mu and sigma;
 the KL term has a closed form (:func:`kl_divergence`). Train with ``coursekit.train.fit``::
 
-    model = VAE(784, latent_dim=2)
+    model = VAE(784, code_size=2)
     fit(model, torch.as_tensor(X), epochs=10, progress=False)   # X: [n, 28, 28] in [0, 1]
     images = model.sample(16)                                   # [16, 784]
 
@@ -17,16 +17,21 @@ Everything is per sample and in nats (natural logarithms). Images come in as ``[
 ``[n, 28, 28]`` or ``[n, 1, 28, 28]``; every output image is flat, ``[..., n_features]``.
 """
 
-import itertools
 import math
 import numbers
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from coursekit.train import bernoulli, gaussian_noise
+from coursekit.blocks import conv_decoder, conv_encoder, mlp
+from coursekit.train import (
+    _as_float_tensor,
+    _as_generator,
+    _seeded_weights,
+    bernoulli,
+    gaussian_noise,
+)
 from coursekit.validation import check_choice, check_positive_float, check_positive_int
 
 __all__ = ["VAE", "kl_divergence"]
@@ -53,7 +58,7 @@ def kl_divergence(mu, logvar, prior_std=1.0):
 class VAE(nn.Module):
     """Variational autoencoder with a Bernoulli or Gaussian decoder (Kingma & Welling, 2014).
 
-    Encoder:  x -> hidden layers -> (mu, logvar), each ``[n, latent_dim]``; q(z|x) = N(mu, e^logvar).
+    Encoder:  x -> hidden layers -> (mu, logvar), each ``[n, code_size]``; q(z|x) = N(mu, e^logvar).
     Decoder:  z -> hidden layers (reversed) -> ``[n, n_features]`` outputs:
       * ``likelihood="bernoulli"``: logits l, p(x|z) = prod_j p_j^x_j (1 - p_j)^(1 - x_j),
         p = sigmoid(l); ``decode`` returns the probabilities p (the mean image).
@@ -68,18 +73,23 @@ class VAE(nn.Module):
     than the classic PyTorch-examples VAE (784 -> 400 -> 20, ReLU, 0.65M) and, trained the
     same way on Fashion-MNIST, reaches a lower test -ELBO while training faster on a CPU
     (``bench/results/vae.md``).
-    With ``conv=True`` the input must be a square one-channel image whose side is divisible
-    by 4 (28 x 28): two stride-2 convolutions (32 and 64 channels) come before the hidden
-    layers and two transposed convolutions after them. ``random_state`` seeds the initial
-    weights without touching torch's global generator.
+    The hidden layers are :func:`coursekit.blocks.mlp`. With ``conv=True`` the input must be
+    a square one-channel image whose side is divisible by 4 (28 x 28): the stride-2
+    convolutions of :func:`coursekit.blocks.conv_encoder` (32 and 64 channels, 4 x 4 kernels)
+    come before the hidden layers and :func:`coursekit.blocks.conv_decoder` after them.
+
+    ``random_state`` (None, an int, or a ``torch.Generator``) seeds the initial weights and
+    every random draw the model makes when a method is given no ``generator`` (:meth:`sample`,
+    the reparameterisation in :meth:`loss` and :meth:`elbo`, :meth:`importance_log_likelihood`);
+    ``None`` uses torch's global generator. Seeding never touches torch's global generator.
     """
 
-    def __init__(self, n_features, latent_dim, hidden=(240, 240), likelihood="bernoulli", *,
+    def __init__(self, n_features, code_size, hidden=(240, 240), likelihood="bernoulli", *,
                  conv=False, activation="elu", prior_std=1.0, decoder_std=None,
                  random_state=None):
         super().__init__()
         self.n_features = check_positive_int(n_features, "n_features")
-        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.code_size = check_positive_int(code_size, "code_size")
         self.hidden = _check_hidden(hidden)
         self.likelihood = check_choice(likelihood, "likelihood", LIKELIHOODS)
         self.conv = bool(conv)
@@ -89,36 +99,31 @@ class VAE(nn.Module):
         if decoder_std is not None:
             decoder_std = check_positive_float(decoder_std, "decoder_std")
         self.decoder_std = decoder_std
-        with torch.random.fork_rng(devices=[]):
-            if random_state is not None:
-                torch.manual_seed(check_positive_int(random_state, "random_state", minimum=0))
+        self.random_state = random_state
+        with _seeded_weights(random_state):  # checks random_state
             self._build()
+        self._generator = _as_generator(random_state, "random_state")
 
     def _build(self):
         act = ACTIVATIONS[self.activation]
         widths = list(self.hidden)
-        if self.conv:  # [n, 1, s, s] -> [n, 64 * (s/4)^2] and back
-            flat = 64 * (self.side // 4) ** 2
+        if self.conv:  # [n, 1, s, s] -> [n, widths[0]] (or the flat maps) and back
+            stack = {"kernel_size": 4, "image_size": self.side, "activation": act}
+            code = widths[0] if widths else None
             self.encoder_body = nn.Sequential(
-                nn.Unflatten(1, (1, self.side, self.side)),
-                nn.Conv2d(1, 32, 4, stride=2, padding=1), act(),
-                nn.Conv2d(32, 64, 4, stride=2, padding=1), act(), nn.Flatten(),
-                *_mlp([flat] + widths, act))
+                conv_encoder(code, (32, 64), **stack, final=act if widths else None),
+                _hidden_layers(widths, act))
             self.decoder_body = nn.Sequential(
-                *_mlp([self.latent_dim] + widths[::-1] + [flat], act),
-                nn.Unflatten(1, (64, self.side // 4, self.side // 4)),
-                nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), act(),
-                nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1), nn.Flatten())
-            features = widths[-1] if widths else flat
+                _hidden_layers([self.code_size] + widths[::-1], act),
+                conv_decoder(code or self.code_size, (64, 32), **stack, final=None),
+                nn.Flatten())
+            features = widths[-1] if widths else 64 * (self.side // 4) ** 2
         else:
-            self.encoder_body = nn.Sequential(*_mlp([self.n_features] + widths, act))
-            last = widths[0] if widths else self.latent_dim
-            self.decoder_body = nn.Sequential(
-                *_mlp([self.latent_dim] + widths[::-1], act),
-                nn.Linear(last, self.n_features))
+            self.encoder_body = _hidden_layers([self.n_features] + widths, act)
+            self.decoder_body = mlp([self.code_size] + widths[::-1] + [self.n_features], act)
             features = widths[-1] if widths else self.n_features
-        self.to_mu = nn.Linear(features, self.latent_dim)
-        self.to_logvar = nn.Linear(features, self.latent_dim)
+        self.to_mu = nn.Linear(features, self.code_size)
+        self.to_logvar = nn.Linear(features, self.code_size)
         if self.likelihood == "gaussian" and self.decoder_std is None:
             self.decoder_log_std = nn.Parameter(torch.zeros(self.n_features))
 
@@ -132,14 +137,14 @@ class VAE(nn.Module):
     def reparameterize(self, mu, logvar, generator=None):
         """z = mu + sigma * eps, eps ~ N(0, I), sigma = exp(logvar / 2): a sample of q(z|x)
         that is differentiable in mu and logvar. Shapes ``[..., d]`` -> ``[..., d]``."""
-        eps = gaussian_noise(mu.shape, mu, generator)
+        eps = gaussian_noise(mu.shape, mu, self._generator_for(generator))
         return mu + torch.exp(0.5 * logvar) * eps
 
     def decode(self, z, *, logits=False):
         """The mean of p_beta(x|z) ``[..., n_features]`` for codes ``z`` ``[..., d]``: pixel
         probabilities (Bernoulli; the logits with ``logits=True``) or the Gaussian mean."""
         z = self._as_code(z)
-        output = self.decoder_body(z.reshape(-1, self.latent_dim))
+        output = self.decoder_body(z.reshape(-1, self.code_size))
         output = output.reshape(*z.shape[:-1], self.n_features)
         if self.likelihood == "bernoulli" and not logits:
             return torch.sigmoid(output)
@@ -220,7 +225,8 @@ class VAE(nn.Module):
         """Generate ``n`` objects ``[n, n_features]``: z ~ p(z) = N(0, prior_std^2 I), then the
         mean of p_beta(x|z) (``mean=True``) or a draw x ~ p_beta(x|z) (``mean=False``)."""
         n = check_positive_int(n, "n")
-        z = self.prior_std * gaussian_noise((n, self.latent_dim), self.to_mu.weight, generator)
+        generator = self._generator_for(generator)
+        z = self.prior_std * gaussian_noise((n, self.code_size), self.to_mu.weight, generator)
         means = self.decode(z)
         if mean:
             return means
@@ -257,6 +263,11 @@ class VAE(nn.Module):
         ``[m, n_features]`` for one coordinate and ``[m1, m2, n_features]`` for two."""
         return self.decode(self.latent_grid(x_or_z, dims, values, is_code=is_code))
 
+    # --- helpers --------------------------------------------------------------------------
+
+    def _generator_for(self, generator):
+        return self._generator if generator is None else _as_generator(generator)
+
     # --- input checks ---------------------------------------------------------------------
 
     def _as_input(self, x, check=True):
@@ -282,8 +293,8 @@ class VAE(nn.Module):
 
     def _as_code(self, z):
         z = _as_float_tensor(z, "z", self.to_mu.weight)
-        if z.ndim == 0 or z.shape[-1] != self.latent_dim:
-            raise ValueError(f"z must have shape [..., {self.latent_dim}], got {tuple(z.shape)}")
+        if z.ndim == 0 or z.shape[-1] != self.code_size:
+            raise ValueError(f"z must have shape [..., {self.code_size}], got {tuple(z.shape)}")
         if z.numel() and not all(math.isfinite(value) for value in _extremes(z)):
             raise ValueError("z contains NaN or infinite values")
         return z
@@ -292,13 +303,13 @@ class VAE(nn.Module):
         point = _as_float_tensor(x_or_z, "x_or_z", self.to_mu.weight)
         size = point.numel()
         if is_code is None:
-            if self.latent_dim == self.n_features:
-                raise ValueError("latent_dim equals n_features: pass is_code=True or False")
-            if size not in (self.latent_dim, self.n_features):
-                raise ValueError(f"x_or_z must be one code ({self.latent_dim} numbers) or one "
+            if self.code_size == self.n_features:
+                raise ValueError("code_size equals n_features: pass is_code=True or False")
+            if size not in (self.code_size, self.n_features):
+                raise ValueError(f"x_or_z must be one code ({self.code_size} numbers) or one "
                                  f"object ({self.n_features} numbers), got shape "
                                  f"{tuple(point.shape)}")
-            is_code = size == self.latent_dim
+            is_code = size == self.code_size
         if is_code:
             return self._as_code(point.reshape(-1))
         return self.encode(point.reshape(1, -1))[0][0]
@@ -307,8 +318,8 @@ class VAE(nn.Module):
         dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
         if len(dims) not in (1, 2) or not all(isinstance(d, numbers.Integral) for d in dims):
             raise ValueError(f"dims must be one latent coordinate or two, got {dims!r}")
-        if any(not 0 <= d < self.latent_dim for d in dims) or len(set(dims)) != len(dims):
-            raise ValueError(f"dims must be distinct coordinates in [0, {self.latent_dim}), "
+        if any(not 0 <= d < self.code_size for d in dims) or len(set(dims)) != len(dims):
+            raise ValueError(f"dims must be distinct coordinates in [0, {self.code_size}), "
                              f"got {dims!r}")
         if len(dims) == 2 and _is_pair_of_arrays(values):
             values = [_as_float_tensor(v, "values", start) for v in values]
@@ -326,12 +337,12 @@ class VAE(nn.Module):
 ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "softplus": nn.Softplus, "tanh": nn.Tanh}
 
 
-def _mlp(widths, act):
-    """Linear layers widths[0] -> widths[1] -> ..., each followed by ``act``."""
-    layers = []
-    for width_in, width_out in itertools.pairwise(widths):
-        layers += [nn.Linear(width_in, width_out), act()]
-    return layers
+def _hidden_layers(widths, act):
+    """Linear layers widths[0] -> widths[1] -> ..., each followed by ``act`` (an
+    :func:`~coursekit.blocks.mlp` ending in ``act``); none when there is one width or none."""
+    if len(widths) < 2:
+        return nn.Identity()
+    return mlp(widths, act, final=act)
 
 
 def _check_hidden(hidden):
@@ -363,12 +374,3 @@ def _is_pair_of_arrays(values):
             and all(hasattr(v, "__len__") for v in values))
 
 
-def _as_float_tensor(value, name, like):
-    """``value`` (tensor or array-like) as a tensor with the dtype and device of ``like``."""
-    if torch.is_tensor(value):
-        return value.to(dtype=like.dtype, device=like.device)
-    try:
-        array = np.array(value, dtype=np.float64)  # a copy: reversed views are fine too
-        return torch.as_tensor(array, dtype=like.dtype, device=like.device)
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise TypeError(f"{name} must be a tensor or an array of numbers: {error}") from None

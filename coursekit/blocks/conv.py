@@ -1,4 +1,5 @@
-"""Convolution and max pooling written out, and a small CNN (lecture 004: "свёрточные сети").
+"""Convolution and max pooling written out, a small CNN, and the convolutional encoder and
+decoder of Parts II and III (lecture 004: "свёрточные сети").
 
 A convolutional layer slides one small kernel of weights ``w`` over the image ``x``; the
 output at position ``(i, j)`` is the weighted sum of the window that starts there::
@@ -17,16 +18,21 @@ columns)``. :func:`conv2d` and :func:`max_pool2d` give the same numbers (and gra
 torch's; they loop over the ``kH * kW`` kernel offsets, not over pixels, so they are slower
 but not slow. :func:`small_cnn` builds the classifier of the lab from torch's own layers,
 with dropout, batch normalisation and data augmentation as switches.
+
+:func:`conv_encoder` and :func:`conv_decoder` are the one convolutional stack of Parts II and
+III (the autoencoders, the VAE, transfer, self-supervised learning, distillation): two
+stride-2 convolutions (28 -> 14 -> 7) and their mirror image.
 """
 
 import torch
 from torch import nn
 
 from coursekit.autoencoders import EncoderClassifier
-from coursekit.selfsupervised import augment
+from coursekit.train import _seeded_weights
 from coursekit.validation import check_positive_float, check_positive_int
 
-__all__ = ["Augmentation", "conv2d", "conv_output_size", "max_pool2d", "small_cnn"]
+__all__ = ["Augmentation", "conv2d", "conv_decoder", "conv_encoder", "conv_output_size",
+           "max_pool2d", "small_cnn"]
 
 
 def conv_output_size(size, kernel, stride=1, padding=0):
@@ -113,6 +119,8 @@ class Augmentation(nn.Module):
     def forward(self, x):
         if not self.training:
             return x
+        from coursekit.selfsupervised import augment  # here: selfsupervised imports blocks
+
         return augment(x, scale=self.scale, ratio=(0.9, 1 / 0.9), flip=self.flip, noise=0.0)
 
     def extra_repr(self):
@@ -163,6 +171,93 @@ def small_cnn(n_classes=10, channels=(16, 32), hidden=128, *, in_channels=1, ima
         *drop(),
     ]
     return EncoderClassifier(nn.Sequential(*layers), n_classes)
+
+
+# --- the convolutional encoder and decoder of Parts II and III --------------------------------
+
+
+class _AsImages(nn.Module):
+    """Reshape ``[n, side*side]``, ``[n, side, side]`` or ``[n, 1, side, side]`` to the last."""
+
+    def __init__(self, side):
+        super().__init__()
+        self.side = side
+        self.in_features = side * side  # lets models check the feature count of their input
+
+    def forward(self, x):
+        return x.reshape(len(x), 1, self.side, self.side)
+
+
+def conv_encoder(code_size, channels=(16, 32), *, kernel_size=3, image_size=28,
+                 activation=nn.ReLU, final=None, random_state=None):
+    """A convolutional encoder for one-channel square images:
+    ``[n, image_size, image_size]`` (or flat, or ``[n, 1, ...]``) ``-> [n, code_size]``.
+
+        two stride-2 convolutions, each followed by ``activation()``
+        (28 -> 14 -> 7, ``channels`` filters of ``kernel_size`` x ``kernel_size``)
+        -> flatten -> linear to the code -> ``final()`` when given (e.g. ``nn.Sigmoid``)
+
+    The padding ``(kernel_size - 1) // 2`` halves the side exactly (kernel 3 or 4 alike), so
+    ``image_size`` must be divisible by 4. ``code_size=None`` leaves out the linear layer: the
+    output is then the flattened maps ``[n, channels[1] * (image_size // 4) ** 2]``.
+    ``random_state`` (None, an int, or a ``torch.Generator``) seeds the initial weights
+    without touching torch's global generator; ``None`` uses it.
+    """
+    c1, c2, kernel, side = _check_stack(channels, kernel_size, image_size)
+    padding = (kernel - 1) // 2
+    with _seeded_weights(random_state):
+        layers = [
+            _AsImages(side),
+            nn.Conv2d(1, c1, kernel, stride=2, padding=padding), activation(),   # side -> side/2
+            nn.Conv2d(c1, c2, kernel, stride=2, padding=padding), activation(),  # -> side/4
+            nn.Flatten(),
+        ]
+        if code_size is not None:
+            code_size = check_positive_int(code_size, "code_size")
+            layers.append(nn.Linear(c2 * (side // 4) ** 2, code_size))
+    if final is not None:
+        layers.append(final())
+    return nn.Sequential(*layers)
+
+
+def conv_decoder(code_size, channels=(32, 16), *, kernel_size=3, image_size=28,
+                 activation=nn.ReLU, final=nn.Sigmoid, random_state=None):
+    """The mirror of :func:`conv_encoder`: ``[n, code_size] -> [n, 1, image_size, image_size]``.
+
+        linear to ``channels[0]`` maps of ``image_size // 4`` squared -> ``activation()``
+        -> two stride-2 transposed convolutions (7 -> 14 -> 28; ``activation()`` between)
+        -> ``final()`` (default ``nn.Sigmoid``: pixels in [0, 1]; ``None`` for none)
+
+    The output padding ``2 + 2 * padding - kernel_size`` makes each transposed convolution
+    double the side exactly. ``random_state`` as in :func:`conv_encoder`.
+    """
+    code_size = check_positive_int(code_size, "code_size")
+    c1, c2, kernel, side = _check_stack(channels, kernel_size, image_size)
+    padding = (kernel - 1) // 2
+    doubling = {"stride": 2, "padding": padding, "output_padding": 2 + 2 * padding - kernel}
+    with _seeded_weights(random_state):
+        layers = [
+            nn.Linear(code_size, c1 * (side // 4) ** 2), activation(),
+            nn.Unflatten(1, (c1, side // 4, side // 4)),
+            nn.ConvTranspose2d(c1, c2, kernel, **doubling), activation(),  # side/4 -> side/2
+            nn.ConvTranspose2d(c2, 1, kernel, **doubling),                 # -> side
+        ]
+    if final is not None:
+        layers.append(final())
+    return nn.Sequential(*layers)
+
+
+def _check_stack(channels, kernel_size, image_size):
+    """``(c1, c2, kernel_size, image_size)`` of a conv stack, checked."""
+    channels = tuple(channels)
+    if len(channels) != 2:
+        raise ValueError(f"channels must be a pair (first, second), got {channels!r}")
+    c1, c2 = (check_positive_int(c, "channels[i]") for c in channels)
+    kernel = check_positive_int(kernel_size, "kernel_size")
+    side = check_positive_int(image_size, "image_size", minimum=4)
+    if side % 4:
+        raise ValueError(f"image_size must be divisible by 4 (two halvings), got {side}")
+    return c1, c2, kernel, side
 
 
 # --- input checks ---------------------------------------------------------------------------

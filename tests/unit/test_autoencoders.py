@@ -28,15 +28,13 @@ from coursekit.autoencoders import (
     SparseAutoEncoder,
     StackedAutoEncoder,
     contractive_penalty_sigmoid,
-    conv_decoder,
-    conv_encoder,
     jacobian_frobenius,
     kl_sparsity,
-    mlp,
     principal_angles,
     reconstruction_error,
     relational_loss,
 )
+from coursekit.blocks import conv_decoder, conv_encoder, mlp
 from coursekit.plots import plot_basis_cosines, plot_principal_angles, plot_reconstructions
 from coursekit.train import fit, seed_everything
 
@@ -432,8 +430,15 @@ def test_semi_supervised_model_learns_to_predict(digits):
     torch.testing.assert_close(model.predict_proba(digits[:3]).sum(dim=1), torch.ones(3))
 
 
+def test_linear_autoencoder_code_size_is_the_width_of_its_codes():
+    model = LinearAutoEncoder(10, 3)
+    assert model.code_size == 3
+    assert model.encode(torch.rand(4, 10)).shape == (4, 3)
+
+
 def test_encoder_classifier_reads_the_code_size_off_the_encoder():
-    assert EncoderClassifier(mlp([10, 7, 5]), 3).head.in_features == 5
+    classifier = EncoderClassifier(mlp([10, 7, 5]), 3)
+    assert classifier.code_size == classifier.head.in_features == 5
 
 
 # --- bad input ----------------------------------------------------------------------------
@@ -451,13 +456,70 @@ def test_nan_input_is_a_clear_error():
         small_ae().loss(x)
 
 
-def test_numpy_input_is_a_type_error():
-    with pytest.raises(TypeError, match="torch tensor"):
-        small_ae().encode(np.zeros((3, 64), dtype=np.float32))
+def test_an_array_and_the_same_tensor_give_the_same_codes():
+    model = small_ae()
+    x = np.random.default_rng(0).random((3, 64))  # float64: converted to the model's dtype
+    torch.testing.assert_close(model.encode(x), model.encode(torch.tensor(x, dtype=torch.float32)),
+                               rtol=0, atol=0)
+
+
+def test_an_array_and_the_same_tensor_give_the_same_reconstructions_and_loss():
+    model = small_ae()
+    x = np.random.default_rng(1).random((4, 64)).astype(np.float32)
+    t = torch.from_numpy(x)
+    torch.testing.assert_close(model(x), model(t), rtol=0, atol=0)
+    torch.testing.assert_close(model.decode(x[:, :8]), model.decode(t[:, :8]), rtol=0, atol=0)
+    assert model.loss(x).item() == model.loss(t).item()
+    assert reconstruction_error(model, x) == reconstruction_error(model, t)
+
+
+def test_an_encoder_classifier_takes_arrays_like_tensors():
+    model = EncoderClassifier(mlp([64, 8]), 3)
+    x = np.random.default_rng(2).random((5, 64)).astype(np.float32)
+    torch.testing.assert_close(model(x), model(torch.from_numpy(x)), rtol=0, atol=0)
+    assert torch.equal(model.predict(x), model.predict(torch.from_numpy(x)))
+
+
+@pytest.mark.parametrize("bad", ["pixels", None])
+def test_a_string_or_none_is_a_type_error_naming_x(bad):
+    with pytest.raises(TypeError, match="x must be an array or tensor"):
+        small_ae().encode(bad)
+
+
+def test_an_array_with_nan_is_a_clear_error():
+    x = np.zeros((3, 64))
+    x[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        small_ae().encode(x)
+
+
+def test_denoising_random_state_fixes_the_corruption():
+    def corrupted(random_state):
+        model = DenoisingAutoEncoder(mlp([16, 4]), mlp([4, 16]), noise="mask", p0=0.5,
+                                     random_state=random_state)
+        return model.corrupt(torch.ones(50, 16))
+
+    assert torch.equal(corrupted(4), corrupted(4))
+    assert not torch.equal(corrupted(4), corrupted(5))
+
+
+def test_denoising_random_state_leaves_the_global_rng_alone():
+    before = torch.random.get_rng_state()
+    model = DenoisingAutoEncoder(mlp([16, 4], random_state=0), mlp([4, 16], random_state=1),
+                                 random_state=2)
+    model.loss(torch.rand(8, 16, generator=torch.Generator().manual_seed(0)))
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_denoising_random_state_may_be_a_generator():
+    first = DenoisingAutoEncoder(mlp([8, 2]), mlp([2, 8]),
+                                 random_state=torch.Generator().manual_seed(9))
+    second = DenoisingAutoEncoder(mlp([8, 2]), mlp([2, 8]), random_state=9)
+    assert torch.equal(first.corrupt(torch.zeros(3, 8)), second.corrupt(torch.zeros(3, 8)))
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: LinearAutoEncoder(3, 5), "n_components"),
+    (lambda: LinearAutoEncoder(3, 5), "code_size"),
     (lambda: LinearAutoEncoder(0, 1), "n_features"),
     (lambda: AutoEncoder(mlp([4, 2]), mlp([2, 4]), loss="l1"), "loss"),
     (lambda: AutoEncoder("encoder", mlp([2, 4])), "encoder"),
@@ -466,6 +528,8 @@ def test_numpy_input_is_a_type_error():
     (lambda: DenoisingAutoEncoder(mlp([4, 2]), mlp([2, 4]), noise="salt"), "noise"),
     (lambda: DenoisingAutoEncoder(mlp([4, 2]), mlp([2, 4]), p0=1.0), "p0"),
     (lambda: DenoisingAutoEncoder(mlp([4, 2]), mlp([2, 4]), sigma=0.0), "sigma"),
+    (lambda: DenoisingAutoEncoder(mlp([4, 2]), mlp([2, 4]), random_state=-1), "random_state"),
+    (lambda: DenoisingAutoEncoder(mlp([4, 2]), mlp([2, 4]), random_state="0"), "random_state"),
     (lambda: ContractiveAutoEncoder(mlp([4, 2]), mlp([2, 4]), lam=float("nan")), "lam"),
     (lambda: RelationalAutoEncoder(mlp([4, 2]), mlp([2, 4]), threshold=float("inf")),
      "threshold"),

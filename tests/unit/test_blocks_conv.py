@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coursekit.blocks import conv2d, max_pool2d
+from coursekit.blocks import conv2d, conv_decoder, conv_encoder, max_pool2d
 from coursekit.blocks.conv import Augmentation, conv_output_size, small_cnn
 from coursekit.train import fit, seed_everything
 
@@ -236,3 +236,60 @@ def test_augmentation_keeps_shape_and_range():
     views = Augmentation().train()(x)
     assert views.shape == x.shape
     assert views.min() >= 0 and views.max() <= 1
+
+
+# --- the convolutional encoder and decoder ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kernel_size", [3, 4, 5])
+def test_conv_encoder_halves_the_side_twice_whatever_the_kernel(kernel_size):
+    encoder = conv_encoder(None, (4, 8), kernel_size=kernel_size)
+    assert encoder(torch.rand(2, 28, 28)).shape == (2, 8 * 7 * 7)
+    assert conv_encoder(12, (4, 8), kernel_size=kernel_size)(torch.rand(2, 784)).shape == (2, 12)
+
+
+@pytest.mark.parametrize("kernel_size", [3, 4, 5])
+def test_conv_decoder_doubles_the_side_twice_whatever_the_kernel(kernel_size):
+    decoder = conv_decoder(12, (8, 4), kernel_size=kernel_size, image_size=16)
+    images = decoder(torch.randn(3, 12))
+    assert images.shape == (3, 1, 16, 16)
+    assert images.min() >= 0 and images.max() <= 1  # the default final layer is a sigmoid
+
+
+def test_conv_encoder_is_torchs_layers_in_the_documented_order():
+    encoder = conv_encoder(5, (2, 3), final=nn.Sigmoid)
+    convs = [m for m in encoder if isinstance(m, nn.Conv2d)]
+    x = torch.rand(4, 1, 28, 28)
+    hidden = F.relu(convs[1](F.relu(convs[0](x))))
+    expected = torch.sigmoid(encoder[6](hidden.flatten(1)))
+    torch.testing.assert_close(encoder(x), expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("build", [lambda seed: conv_encoder(6, (2, 3), random_state=seed),
+                                   lambda seed: conv_decoder(6, (3, 2), random_state=seed)])
+def test_conv_builders_give_the_same_weights_for_the_same_random_state(build):
+    first, second = build(7), build(7)
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not all(torch.equal(a, b) for a, b in zip(first.state_dict().values(),
+                                                      build(8).state_dict().values()))
+
+
+def test_conv_builders_leave_the_global_rng_alone():
+    before = torch.random.get_rng_state()
+    conv_encoder(6, random_state=1)
+    conv_decoder(6, random_state=torch.Generator().manual_seed(1))
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
+@pytest.mark.parametrize(("build", "error", "message"), [
+    (lambda: conv_encoder(6, image_size=30), ValueError, "image_size"),
+    (lambda: conv_encoder(6, channels=(4,)), ValueError, "channels"),
+    (lambda: conv_encoder(0), ValueError, "code_size"),
+    (lambda: conv_decoder(6, kernel_size=0), ValueError, "kernel_size"),
+    (lambda: conv_decoder(6, random_state=-2), ValueError, "random_state"),
+    (lambda: conv_encoder(6, random_state="1"), TypeError, "random_state"),
+])
+def test_conv_builders_reject_bad_arguments(build, error, message):
+    with pytest.raises(error, match=message):
+        build()

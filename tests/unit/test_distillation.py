@@ -14,7 +14,7 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import log_loss
 from torch import nn
 
-from coursekit.autoencoders import mlp
+from coursekit.blocks import mlp
 from coursekit.distillation import (
     DistilledStudent,
     JointTeacherStudent,

@@ -11,7 +11,7 @@ import scipy.linalg
 import torch
 from torch import nn
 
-from coursekit.autoencoders import mlp
+from coursekit.blocks import mlp
 from coursekit.gan import (
     GAN,
     ConditionalGAN,
@@ -194,8 +194,14 @@ def test_dcgan_discriminator_gives_one_logit_per_image():
 
 
 def test_gan_sample_has_the_generators_shape():
-    gan = GAN(dcgan_generator(10, channels=4), dcgan_discriminator(channels=4), latent_dim=10)
+    gan = GAN(dcgan_generator(10, channels=4), dcgan_discriminator(channels=4), code_size=10)
     assert gan.eval().sample(3).shape == (3, 1, 28, 28)
+
+
+def test_gan_noise_has_code_size_coordinates():
+    gan = GAN(mlp([3, 2]), mlp([2, 1]), code_size=3)
+    assert gan.code_size == 3
+    assert gan.noise(5).shape == (5, 3)
 
 
 def test_conditional_gan_concatenates_one_hot_labels():
@@ -222,13 +228,13 @@ def test_conditional_gan_rejects_labels_out_of_range():
 
 def point_gan(seed=0):
     seed_everything(seed)
-    return GAN(mlp([2, 16, 2]), mlp([2, 16, 1]), latent_dim=2)
+    return GAN(mlp([2, 16, 2]), mlp([2, 16, 1]), code_size=2)
 
 
 def test_training_lowers_the_discriminator_error_on_separable_data():
     # G ends in a sigmoid, so its points stay in the unit square, away from the real (5, 5)
     seed_everything(0)
-    gan = GAN(mlp([2, 16, 2], final=nn.Sigmoid), mlp([2, 16, 1]), latent_dim=2)
+    gan = GAN(mlp([2, 16, 2], final=nn.Sigmoid), mlp([2, 16, 1]), code_size=2)
     real = torch.full((256, 2), 5.0)
 
     def d_error(model, epoch=None):

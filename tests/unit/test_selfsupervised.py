@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from coursekit.autoencoders import conv_encoder, mlp
+from coursekit.blocks import conv_encoder, mlp
 from coursekit.selfsupervised import (
     NEIGHBOURS,
     PatchPositionNet,

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from sklearn.neighbors import NearestCentroid
 from torch import nn
 
-from coursekit.autoencoders import conv_encoder
+from coursekit.blocks import conv_encoder
 from coursekit.train import fit, seed_everything
 from coursekit.transfer import (
     EncoderWithHead,

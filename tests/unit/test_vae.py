@@ -40,7 +40,7 @@ def digits():
 def trained(digits):
     """A small VAE trained on the digits for a few seconds, with its training history."""
     seed_everything(0)
-    model = VAE(N_PIXELS, latent_dim=4, hidden=(64,), random_state=0)
+    model = VAE(N_PIXELS, code_size=4, hidden=(64,), random_state=0)
     history = fit(model, digits[0], epochs=40, batch_size=64, lr=3e-3, progress=False,
                   generator=0)
     return model, history
@@ -55,7 +55,7 @@ def gen(seed=0):
 
 @pytest.mark.parametrize("conv", [False, True])
 def test_shapes_of_encode_decode_elbo_and_sample(conv):
-    model = VAE(784, latent_dim=3, hidden=(32,), conv=conv, random_state=0)
+    model = VAE(784, code_size=3, hidden=(32,), conv=conv, random_state=0)
     x = torch.rand(5, 784)
     mu, logvar = model.encode(x)
     assert mu.shape == logvar.shape == (5, 3)
@@ -67,10 +67,17 @@ def test_shapes_of_encode_decode_elbo_and_sample(conv):
     assert model.sample(7).shape == (7, 784)
 
 
+def test_code_size_is_the_number_of_latent_coordinates():
+    model = VAE(10, code_size=3, hidden=(8,), random_state=0)
+    assert model.code_size == 3
+    assert model.encode(torch.rand(2, 10))[0].shape == (2, 3)
+    assert model.sample(4).shape == (4, 10)
+
+
 def test_default_architecture_is_smaller_than_the_pytorch_examples_vae():
     # bench/results/vae.md: the default must beat the PyTorch-examples VAE (784-400-20-400-784,
     # ReLU: 652 824 weights at latent size 20) on test ELBO *and* speed, so it has fewer weights.
-    model = VAE(784, latent_dim=20)
+    model = VAE(784, code_size=20)
     assert model.hidden == (240, 240) and model.activation == "elu"
     reference = (784 + 1) * 400 + 2 * (400 + 1) * 20 + (20 + 1) * 400 + (400 + 1) * 784
     encoder = (784 + 1) * 240 + (240 + 1) * 240 + 2 * (240 + 1) * 20
@@ -80,7 +87,7 @@ def test_default_architecture_is_smaller_than_the_pytorch_examples_vae():
 
 @pytest.mark.parametrize("shape", [(4, 28, 28), (4, 1, 28, 28)])
 def test_image_shaped_input_equals_flat_input(shape):
-    model = VAE(784, latent_dim=2, hidden=(16,), random_state=0)
+    model = VAE(784, code_size=2, hidden=(16,), random_state=0)
     x = torch.rand(shape)
     flat = x.reshape(4, 784)
     torch.testing.assert_close(model.encode(x), model.encode(flat))
@@ -88,15 +95,14 @@ def test_image_shaped_input_equals_flat_input(shape):
 
 
 def test_loss_accepts_an_x_y_pair_as_fit_passes_it():
-    model = VAE(10, latent_dim=2, hidden=(8,), random_state=0)
     x, y = torch.rand(6, 10), torch.arange(6)
-    torch.manual_seed(1)
-    from_pair = model.loss((x, y))
-    torch.manual_seed(1)
-    from_tensor = model.loss(x)
-    torch.testing.assert_close(from_pair, from_tensor)
-    torch.manual_seed(1)
-    torch.testing.assert_close(from_tensor, -model.elbo(x).mean())
+
+    def model():  # one per call: each draws the same reparameterisation noise from seed 0
+        return VAE(10, code_size=2, hidden=(8,), random_state=0)
+
+    from_tensor = model().loss(x)
+    torch.testing.assert_close(model().loss((x, y)), from_tensor)
+    torch.testing.assert_close(from_tensor, -model().elbo(x).mean())
 
 
 # --- the KL term --------------------------------------------------------------------------
@@ -136,7 +142,7 @@ def test_kl_is_zero_when_the_posterior_is_the_prior():
 
 
 def test_bernoulli_reconstruction_term_equals_minus_bce():
-    model = VAE(12, latent_dim=2, hidden=(8,), random_state=0)
+    model = VAE(12, code_size=2, hidden=(8,), random_state=0)
     x = torch.rand(5, 12)
     z = torch.randn(5, 2, generator=gen())
     expected = -F.binary_cross_entropy(model.decode(z), x, reduction="none").sum(1)
@@ -144,7 +150,7 @@ def test_bernoulli_reconstruction_term_equals_minus_bce():
 
 
 def test_elbo_parts_use_the_reparameterised_code_and_the_closed_form_kl():
-    model = VAE(12, latent_dim=2, hidden=(8,), random_state=0)
+    model = VAE(12, code_size=2, hidden=(8,), random_state=0)
     x = (torch.rand(5, 12, generator=gen()) > 0.5).float()
     parts = model.elbo_parts(x, generator=gen(3))
     mu, logvar = model.encode(x)
@@ -157,7 +163,7 @@ def test_elbo_parts_use_the_reparameterised_code_and_the_closed_form_kl():
 
 @pytest.mark.parametrize("decoder_std", [None, 0.3])
 def test_gaussian_reconstruction_term_equals_normal_log_density(decoder_std):
-    model = VAE(6, latent_dim=2, hidden=(8,), likelihood="gaussian", decoder_std=decoder_std,
+    model = VAE(6, code_size=2, hidden=(8,), likelihood="gaussian", decoder_std=decoder_std,
                 random_state=0)
     x, z = torch.randn(4, 6, generator=gen()), torch.randn(4, 2, generator=gen(1))
     std = 1.0 if decoder_std is None else decoder_std  # a learned std starts at exp(0) = 1
@@ -169,7 +175,7 @@ def test_reparameterisation_gradients_flow_to_mu_and_logvar():
     # z = mu + exp(logvar / 2) eps: dz/dmu = 1, dz/dlogvar = exp(logvar / 2) eps / 2.
     mu = torch.tensor([[0.3, -1.0]], requires_grad=True)
     logvar = torch.tensor([[0.2, -0.6]], requires_grad=True)
-    model = VAE(4, latent_dim=2, hidden=(3,), random_state=0)
+    model = VAE(4, code_size=2, hidden=(3,), random_state=0)
     model.reparameterize(mu, logvar, generator=gen(5)).sum().backward()
     eps = torch.randn(1, 2, generator=gen(5))
     torch.testing.assert_close(mu.grad, torch.ones(1, 2))
@@ -177,7 +183,7 @@ def test_reparameterisation_gradients_flow_to_mu_and_logvar():
 
 
 def test_loss_gradient_reaches_encoder_and_decoder():
-    model = VAE(10, latent_dim=2, hidden=(8,), random_state=0)
+    model = VAE(10, code_size=2, hidden=(8,), random_state=0)
     model.loss(torch.rand(6, 10)).backward()
     for name, parameter in model.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
@@ -197,7 +203,7 @@ def test_convolutional_vae_loss_decreases_on_fashion_mnist():
     images, _ = load_fashion_mnist("train")
     x = torch.as_tensor(images[:256])  # [256, 28, 28]: the conv VAE takes images as they are
     seed_everything(0)
-    model = VAE(784, latent_dim=4, hidden=(32,), conv=True, random_state=0)
+    model = VAE(784, code_size=4, hidden=(32,), conv=True, random_state=0)
     history = fit(model, x, epochs=4, batch_size=32, lr=3e-3, progress=False, generator=0)
     assert history["loss"][-1] < 0.8 * history["loss"][0]  # measured: 445 -> 309 nats
 
@@ -231,7 +237,7 @@ def test_elbo_lies_below_the_importance_sampled_log_likelihood(digits, trained):
 
 
 def test_sample_shapes_values_and_determinism():
-    model = VAE(10, latent_dim=3, hidden=(8,), random_state=0)
+    model = VAE(10, code_size=3, hidden=(8,), random_state=0)
     means = model.sample(4, generator=gen(2))
     assert means.shape == (4, 10) and ((means > 0) & (means < 1)).all()
     torch.testing.assert_close(means, model.sample(4, generator=gen(2)))
@@ -240,13 +246,13 @@ def test_sample_shapes_values_and_determinism():
 
 
 def test_sample_decodes_codes_drawn_from_the_prior():
-    model = VAE(10, latent_dim=3, hidden=(8,), prior_std=2.0, random_state=0)
+    model = VAE(10, code_size=3, hidden=(8,), prior_std=2.0, random_state=0)
     z = 2.0 * torch.randn(4, 3, generator=gen(7))
     torch.testing.assert_close(model.sample(4, generator=gen(7)), model.decode(z))
 
 
 def test_latent_grid_changes_only_the_chosen_coordinates():
-    model = VAE(10, latent_dim=4, hidden=(8,), random_state=0)
+    model = VAE(10, code_size=4, hidden=(8,), random_state=0)
     start = torch.tensor([0.5, -1.0, 2.0, 0.1])
     values = torch.linspace(-3, 3, 7)
     line = model.latent_grid(start, 2, values)
@@ -261,7 +267,7 @@ def test_latent_grid_changes_only_the_chosen_coordinates():
 
 
 def test_traverse_decodes_the_grid_and_starts_from_the_posterior_mean_of_x():
-    model = VAE(10, latent_dim=4, hidden=(8,), random_state=0)
+    model = VAE(10, code_size=4, hidden=(8,), random_state=0)
     x = torch.rand(10, generator=gen())
     values = [-1.0, 0.0, 1.0]
     mu = model.encode(x[None])[0][0]
@@ -278,24 +284,62 @@ def test_random_state_fixes_the_initial_weights_and_leaves_the_global_rng_alone(
     torch.manual_seed(0)
     before = torch.rand(1)
     torch.manual_seed(0)
-    first = VAE(10, latent_dim=2, hidden=(8,), random_state=3)
+    first = VAE(10, code_size=2, hidden=(8,), random_state=3)
     assert torch.rand(1) == before  # building the model did not consume global random numbers
-    second = VAE(10, latent_dim=2, hidden=(8,), random_state=3)
+    second = VAE(10, code_size=2, hidden=(8,), random_state=3)
     for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_the_same_random_state_gives_the_same_samples():
+    first = VAE(10, code_size=2, hidden=(8,), random_state=3)
+    second = VAE(10, code_size=2, hidden=(8,), random_state=3)
+    torch.testing.assert_close(first.sample(4, mean=False), second.sample(4, mean=False),
+                               rtol=0, atol=0)
+    assert not torch.equal(first.sample(4), first.sample(4))  # each draw goes on from the last
+
+
+def test_the_same_random_state_gives_the_same_reparameterised_loss():
+    x = torch.rand(5, 10, generator=gen(0))
+    first = VAE(10, code_size=2, hidden=(8,), random_state=3)
+    second = VAE(10, code_size=2, hidden=(8,), random_state=3)
+    assert first.loss(x).item() == second.loss(x).item()
+
+
+def test_a_seeded_model_draws_without_touching_the_global_rng():
+    model = VAE(10, code_size=2, hidden=(8,), random_state=3)
+    before = torch.random.get_rng_state()
+    model.sample(4, mean=False)
+    model.loss(torch.rand(5, 10, generator=gen(0)))
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_random_state_may_be_a_generator():
+    first = VAE(10, code_size=2, hidden=(8,), random_state=gen(5))
+    second = VAE(10, code_size=2, hidden=(8,), random_state=gen(5))
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    torch.testing.assert_close(first.sample(3), second.sample(3), rtol=0, atol=0)
+
+
+def test_a_generator_passed_to_a_method_overrides_random_state():
+    model = VAE(10, code_size=2, hidden=(8,), random_state=3)
+    other = VAE(10, code_size=2, hidden=(8,), random_state=3)
+    other.sample(4)  # moves other's own generator on; an explicit generator ignores it
+    torch.testing.assert_close(model.sample(4, gen(1)), other.sample(4, gen(1)), rtol=0, atol=0)
 
 
 def test_training_is_reproducible_under_seed_everything(digits):
     losses = []
     for _ in range(2):
         seed_everything(1)
-        model = VAE(N_PIXELS, latent_dim=2, hidden=(16,), random_state=1)
+        model = VAE(N_PIXELS, code_size=2, hidden=(16,), random_state=1)
         losses.append(fit(model, digits[0][:300], epochs=2, progress=False, generator=1)["loss"])
     assert losses[0] == losses[1]
 
 
 def test_elbo_is_deterministic_under_a_generator():
-    model = VAE(10, latent_dim=2, hidden=(8,), random_state=0)
+    model = VAE(10, code_size=2, hidden=(8,), random_state=0)
     x = torch.rand(3, 10)
     torch.testing.assert_close(model.elbo(x, generator=gen(4)), model.elbo(x, generator=gen(4)),
                                rtol=0, atol=0)
@@ -304,7 +348,7 @@ def test_elbo_is_deterministic_under_a_generator():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_a_model_on_the_gpu_draws_the_cpu_generators_samples():
     # A seeded CPU generator gives the same draws wherever the model lives.
-    model = VAE(10, latent_dim=2, hidden=(8,), random_state=0)
+    model = VAE(10, code_size=2, hidden=(8,), random_state=0)
     x = torch.rand(3, 10)
     on_cpu = model.elbo(x, generator=gen(4)), model.sample(5, gen(4), mean=False)
     model.to("cuda")
@@ -318,7 +362,7 @@ def test_a_model_on_the_gpu_draws_the_cpu_generators_samples():
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
     ({"n_features": 0}, ValueError, "n_features"),
-    ({"latent_dim": 2.5}, TypeError, "latent_dim"),
+    ({"code_size": 2.5}, TypeError, "code_size"),
     ({"hidden": (16, 0)}, ValueError, "hidden"),
     ({"hidden": "wide"}, TypeError, "hidden"),
     ({"likelihood": "poisson"}, ValueError, "likelihood"),
@@ -326,9 +370,12 @@ def test_a_model_on_the_gpu_draws_the_cpu_generators_samples():
     ({"prior_std": -1.0}, ValueError, "prior_std"),
     ({"decoder_std": 0.0}, ValueError, "decoder_std"),
     ({"n_features": 100, "conv": True}, ValueError, "conv"),
+    ({"random_state": -1}, ValueError, "random_state"),
+    ({"random_state": 1.5}, TypeError, "random_state"),
+    ({"random_state": "0"}, TypeError, "random_state"),
 ])
 def test_bad_hyper_parameters_raise(kwargs, error, message):
-    arguments = {"n_features": 784, "latent_dim": 2} | kwargs
+    arguments = {"n_features": 784, "code_size": 2} | kwargs
     with pytest.raises(error, match=message):
         VAE(**arguments)
 
@@ -339,10 +386,11 @@ def test_bad_hyper_parameters_raise(kwargs, error, message):
     (torch.full((2, 10), float("nan")), "NaN"),
     (torch.full((2, 10), 1.5), r"\[0, 1\]"),
     (torch.rand(0, 10), "empty"),
-    ("pixels", "tensor or an array"),
+    ("pixels", "array or tensor"),
+    (None, "array or tensor"),
 ])
 def test_bad_input_raises(x, message):
-    model = VAE(10, latent_dim=2, hidden=(8,))
+    model = VAE(10, code_size=2, hidden=(8,))
     with pytest.raises((ValueError, TypeError), match=message):
         model.loss(x)
 
@@ -352,7 +400,7 @@ def test_bad_input_raises(x, message):
 def test_one_non_finite_value_anywhere_in_x_or_z_raises(bad, likelihood):
     # The checks look at the extremes of x (one pass): one bad value among valid ones must
     # still be caught, wherever it is.
-    model = VAE(10, latent_dim=2, hidden=(8,), likelihood=likelihood, random_state=0)
+    model = VAE(10, code_size=2, hidden=(8,), likelihood=likelihood, random_state=0)
     x = torch.rand(4, 10)
     x[2, 7] = bad
     with pytest.raises(ValueError, match="NaN or infinite"):
@@ -364,7 +412,7 @@ def test_one_non_finite_value_anywhere_in_x_or_z_raises(bad, likelihood):
 
 
 def test_gaussian_decoder_accepts_values_outside_the_unit_interval():
-    model = VAE(10, latent_dim=2, hidden=(8,), likelihood="gaussian")
+    model = VAE(10, code_size=2, hidden=(8,), likelihood="gaussian")
     assert torch.isfinite(model.loss(5 * torch.randn(4, 10)))
 
 
@@ -378,13 +426,13 @@ def test_gaussian_decoder_accepts_values_outside_the_unit_interval():
     (lambda m: m.importance_log_likelihood(torch.rand(2, 10), 0), "n_samples"),
 ])
 def test_bad_arguments_of_decode_traverse_and_sample_raise(call, message):
-    model = VAE(10, latent_dim=2, hidden=(8,))
+    model = VAE(10, code_size=2, hidden=(8,))
     with pytest.raises(ValueError, match=message):
         call(model)
 
 
 def test_numpy_input_is_accepted():
-    model = VAE(10, latent_dim=2, hidden=(8,), random_state=0)
+    model = VAE(10, code_size=2, hidden=(8,), random_state=0)
     x = np.random.default_rng(0).random((3, 10))
     torch.testing.assert_close(model.encode(x), model.encode(torch.as_tensor(x).float()))
 
@@ -408,7 +456,7 @@ def test_plot_latent_space_draws_each_class_with_its_points_and_name():
 
 
 def test_plot_traversal_lays_out_one_panel_per_decoding():
-    model = VAE(N_PIXELS, latent_dim=2, hidden=(8,), random_state=0)
+    model = VAE(N_PIXELS, code_size=2, hidden=(8,), random_state=0)
     values = np.linspace(-2, 2, 4)
     images = model.traverse(torch.zeros(2), (0, 1), (values, values[:3]))
     fig = plot_traversal(images, row_values=values, col_values=values[:3],
