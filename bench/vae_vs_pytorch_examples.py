@@ -205,6 +205,18 @@ def _best(results, models, kind, key, pick):
         r[key] for r in results if r["pixels"] == kind and r["model"] == name))
 
 
+def contention_note(load_at_start):
+    """What the 1-minute load averages at the start and the end say about the timings."""
+    loads = [float(load_at_start.split(",")[0]), os.getloadavg()[0]]
+    if max(loads) <= (os.cpu_count() or 1):
+        return ("- **load**: the 1-minute load stayed at or below the number of CPUs: no other "
+                "job competed for a core, so the wall-clock figures are close to the CPU-time ones.")
+    return ("- **contention**: the 1-minute load exceeded the number of CPUs, so other jobs ran "
+            "at the same time; the wall-clock images/s figures are noisy and lower than on an idle "
+            "machine (CPU-time figures much less so: the other jobs also share caches and memory "
+            "bandwidth); the −ELBO figures do not depend on the load.")
+
+
 def write_results(results, models, settings, seconds, load_at_start, path=RESULTS, quick=False):
     kinds = ("binarised", "continuous")
     best = {kind: _best(results, models, kind, "nelbo", min) for kind in kinds}
@@ -249,10 +261,7 @@ so both see the same load.
 {machine_description()}
 - load average (1, 5, 15 min) at the start: {load_at_start}
 - wall time of the whole benchmark: {seconds / 60:.1f} min
-- **contention**: written on a shared 2-core machine where other jobs ran at the same time,
-  so the wall-clock images/s figures are noisy and lower than on an idle machine (CPU-time
-  figures much less so: the other jobs also share caches and memory bandwidth); the −ELBO
-  figures do not depend on the load.
+{contention_note(load_at_start)}
 """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
