@@ -101,6 +101,7 @@ class BoundedLloyd:
         self.x_squared_norms = np.einsum("ij,ij->i", X, X)
         self.margin = 1e-9 * (np.sqrt(self.x_squared_norms) + 1.0)
         self.labels = None  # a(x_i) for the centres of the last call
+        self.previous = None  # those centres, to measure how far each has moved since
 
     def __call__(self, centers):
         if centers.shape[0] < 2:
