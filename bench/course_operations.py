@@ -4,16 +4,18 @@
   full setting and quick setting (``COURSEKIT_QUICK=1``, as ``make book-quick``), each into a
   fresh temporary folder so that no cached notebook outputs are reused (the repository's
   ``_build/`` is never touched; ``make``'s prerequisite checks are not timed);
-* every lab (``book/**/*-lab.ipynb``) executed on its own by nbclient, in the full and the
-  quick setting (a fresh kernel each; the time includes starting the kernel);
+* every lab (``book/**/*-lab.ipynb``) in the full and the quick setting: the seconds each
+  build spent executing it (a fresh kernel each, its start included), as the build's own
+  jupyter-cache records them, so that no lab is run a third time;
 * autograding: the reference solution of every assignment (``solutions/<a>/<a>.ipynb``)
   submitted by one student to a scratch copy of the course and graded by
   ``python -m grading grade`` (``make grade``, one job); the time per submission is the one
   the grader logs.
 
-``--quick`` is a smoke test of the script (< 60 s on an idle machine): no book build, the first
-lab in the quick setting only, one assignment graded. The full run takes long (the book build
-executes every lab; expect tens of minutes on 2 cores).
+``--quick`` is a smoke test of the script (< 60 s on an idle machine): no book build; the first
+lab is executed in the quick setting by jupyter-cache (``jcache``, the executor the build uses)
+into a fresh cache, and its time is read back the same way; one assignment graded. The full
+run takes long: two builds that execute every lab (expect most of an hour on 2 cores).
 
 Run::
 
@@ -30,18 +32,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-import nbformat
 from _common import ROOT, LoadMonitor, machine_lines, markdown_table, parse_args, timed, write
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 LAB_TIMEOUT = 1800
 BOOK_TIMEOUT = 4 * 3600
 
 
 def labs():
-    """Every lab notebook of the book, in chapter order."""
-    return sorted((ROOT / "book").glob("*/*-lab.ipynb"))
+    """Every lab notebook of the book, in the table of contents' order."""
+    entries = re.findall(r"file:\s*(\S+-lab)\s*$", (ROOT / "_toc.yml").read_text(), re.MULTILINE)
+    return [ROOT / f"{entry}.ipynb" for entry in entries]
 
 
 def assignments():
@@ -61,35 +61,48 @@ def environment(quick):
     return env
 
 
+def executed_seconds(folder):
+    """``{lab path: seconds}`` of the notebooks executed into the jupyter-cache under
+    ``folder``; a lab that failed or was not executed has no entry."""
+    from jupyter_cache import get_cache
+
+    databases = list(Path(folder).rglob("global.db"))
+    if not databases:
+        return {}
+    cache = get_cache(databases[0].parent)
+    return {Path(record.uri).resolve(): record.data["execution_seconds"]
+            for record in cache.list_cache_records()}
+
+
 def build_book(quick):
-    """``(seconds, outcome)`` of one full book build into a fresh temporary folder."""
+    """``(seconds, outcome, lab_seconds)`` of one book build into a fresh temporary folder;
+    ``lab_seconds`` is :func:`executed_seconds` of the build's cache."""
     with tempfile.TemporaryDirectory(prefix="course-bench-book-") as output:
         command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
                    "-W", "--keep-going", "--path-output", output]
         result, seconds = timed(subprocess.run, command, cwd=ROOT, env=environment(quick),
                                 capture_output=True, text=True, timeout=BOOK_TIMEOUT, check=False)
+        lab_seconds = executed_seconds(output)
     outcome = "ok" if result.returncode == 0 else f"failed (exit {result.returncode})"
-    return seconds, outcome
+    return seconds, outcome, lab_seconds
 
 
-def run_lab(path, quick):
-    """``(seconds, outcome)`` of executing one lab notebook in a fresh kernel."""
-    notebook = nbformat.read(path, as_version=4)
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(environment(quick))  # the kernel inherits this process's environment
-    try:
-        client = NotebookClient(notebook, timeout=LAB_TIMEOUT, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
-        _, seconds = timed(client.execute)
-        outcome = "ok"
-    except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as error:
-        # a failing lab is a result to report, not a crash
-        seconds, outcome = float("nan"), f"failed: {type(error).__name__}"
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return seconds, outcome
+def execute_labs(paths, quick):
+    """:func:`executed_seconds` of ``paths`` executed by ``jcache`` (the build's executor)
+    into a fresh cache, without building the book."""
+    jcache = str(Path(sys.executable).parent / "jcache")
+    with tempfile.TemporaryDirectory(prefix="course-bench-labs-") as cache:
+        for arguments in (["notebook", "-p", cache, "add", *map(str, paths)],
+                          ["project", "-p", cache, "execute", "--timeout", str(LAB_TIMEOUT)]):
+            subprocess.run([jcache, *arguments], cwd=ROOT, env=environment(quick),
+                           capture_output=True, text=True, timeout=LAB_TIMEOUT, check=False)
+        return executed_seconds(cache)
+
+
+def lab_cell(lab_seconds, path):
+    """The time and outcome cells of one lab, from ``{lab path: seconds}``."""
+    seconds = lab_seconds.get(path.resolve())
+    return ["—", "failed or not executed"] if seconds is None else [f"{seconds:.1f}", "ok"]
 
 
 def grade_submissions(names):
@@ -127,29 +140,26 @@ def main(argv=None):
         "",
         "Written by `bench/course_operations.py` (its docstring says what each time covers).",
         "",
-        *machine_lines(["coursekit", "jupyter-book", "nbclient", "nbgrader", "torch"], args.quick),
+        *machine_lines(["coursekit", "jupyter-book", "jupyter-cache", "nbclient", "nbgrader",
+                        "torch"], args.quick),
     ]
     body = []
     if args.quick:
         body += ["Book build: skipped in the quick setting.", ""]
+        quick_labs, full_labs, timed_labs = execute_labs(labs()[:1], True), {}, labs()[:1]
     else:
-        rows = [[setting, seconds_cell(s), outcome]
-                for setting, (s, outcome) in [("full (`make book`)", build_book(False)),
-                                              ("quick (`make book-quick`)", build_book(True))]]
+        full_time, full_outcome, full_labs = build_book(False)
+        quick_time, quick_outcome, quick_labs = build_book(True)
+        rows = [["full (`make book`)", seconds_cell(full_time), full_outcome],
+                ["quick (`make book-quick`)", seconds_cell(quick_time), quick_outcome]]
         body += ["## Book build", "",
                  *markdown_table(["setting", "wall time, s", "outcome"], rows), ""]
-    lab_rows = []
-    for path in labs()[:1] if args.quick else labs():
-        quick_time, quick_outcome = run_lab(path, True)
-        full_time, full_outcome = ("not run (--quick)",) * 2 if args.quick else run_lab(path, False)
-        cells = [path.relative_to(ROOT).as_posix(), seconds_cell(quick_time), quick_outcome]
-        if not args.quick:
-            cells += [seconds_cell(full_time), full_outcome]
-        else:
-            cells += ["—", full_outcome]
-        lab_rows.append(cells)
-        print(cells, flush=True)
-    body += ["## Labs", "",
+        timed_labs = labs()
+    lab_rows = [[path.relative_to(ROOT).as_posix(), *lab_cell(quick_labs, path),
+                 *(lab_cell(full_labs, path) if full_labs else ["—", "not run (--quick)"])]
+                for path in timed_labs]
+    source = "by `jcache`, no build" if args.quick else "by the two builds above"
+    body += [f"## Labs (as executed {source})", "",
              *markdown_table(["lab", "quick, s", "quick outcome", "full, s", "full outcome"],
                              lab_rows), ""]
     names = assignments()[:1] if args.quick else assignments()
