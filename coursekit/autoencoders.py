@@ -30,6 +30,7 @@ from torch import nn
 from coursekit.train import (
     _as_float_tensor,
     _as_generator,
+    _as_model_tensor,
     fit,
     gaussian_noise,
     uniform_noise,
@@ -549,17 +550,6 @@ def _labelled(batch, allow_unlabelled=False):
     if not allow_unlabelled and y.min() < 0:
         raise ValueError("y holds negative labels; every object here must be labelled")
     return x, y.long()
-
-
-def _as_model_tensor(model, x, name):
-    """An array ``x`` as a float tensor on ``model``'s device with its parameters' dtype; a
-    tensor ``x`` as it is (its checks are the model's). Strings and ``None``: ``TypeError``."""
-    if torch.is_tensor(x):
-        return x
-    like = next(model.parameters(), None)
-    if like is None:
-        like = torch.empty(0)
-    return _as_float_tensor(x, name, like)
 
 
 def _first_in_features(encoder):

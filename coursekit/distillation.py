@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from coursekit.train import _as_model_tensor
 from coursekit.validation import check_positive_float
 
 __all__ = [
@@ -109,8 +110,8 @@ class DistilledStudent(nn.Module):
         self.alpha = _check_weight(alpha, "alpha")
 
     def forward(self, x):
-        """The student's logits ``[n, C]``."""
-        return self.network(x)
+        """The student's logits ``[n, C]``; ``x`` is a tensor or an array."""
+        return self.network(_as_model_tensor(self, x, "x"))
 
     def loss(self, batch):
         x, teacher_logits, y = _unpack(batch, ("x", "teacher_logits", "y"), optional_last=True)
@@ -141,8 +142,9 @@ class JointTeacherStudent(nn.Module):
         self.temperature = check_positive_float(temperature, "temperature")
 
     def forward(self, x):
-        """The student's logits ``[n, C]`` (the teacher is not needed at test time)."""
-        return self.student(x)
+        """The student's logits ``[n, C]`` (the teacher is not needed at test time); ``x`` is a
+        tensor or an array."""
+        return self.student(_as_model_tensor(self, x, "x"))
 
     def loss_parts(self, batch):
         x, x_star, y = _unpack(batch, ("x", "x_star", "y"))

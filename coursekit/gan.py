@@ -29,6 +29,7 @@ from coursekit.train import (
     _as_generator,
     _batches,
     _n_samples,
+    _seeded_weights,
     _to_device,
     gaussian_noise,
     resolve_device,
@@ -106,19 +107,28 @@ class GAN(nn.Module):
     ``generator`` maps noise ``[n, code_size]`` to objects ``[n, ...]``; ``discriminator``
     maps objects to logits ``[n]`` or ``[n, 1]`` (D(x) = sigmoid(logit)). A batch is a tensor
     of real objects shaped as the generator's output.
+
+    ``random_state`` (None, an int, or a ``torch.Generator``) seeds every noise vector drawn
+    when a method (or :func:`train_gan`) is given no ``generator``; ``None`` uses torch's
+    global generator. (The weights are the networks', seeded where they are built:
+    ``dcgan_generator(..., random_state=...)``, ``mlp(..., random_state=...)``.)
     """
 
-    def __init__(self, generator, discriminator, code_size):
+    def __init__(self, generator, discriminator, code_size, *, random_state=None):
         super().__init__()
         for name, net in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(net, nn.Module):
                 raise TypeError(f"{name} must be a torch.nn.Module, got {type(net).__name__}")
         self.generator, self.discriminator = generator, discriminator
         self.code_size = check_positive_int(code_size, "code_size")
+        self.random_state = random_state
+        self._generator = _as_generator(random_state, "random_state")
 
     def noise(self, n, generator=None):
-        """z ~ N(0, I), ``[n, code_size]``, on the model's device."""
+        """z ~ N(0, I), ``[n, code_size]``, on the model's device, drawn with ``generator``
+        (default: the model's ``random_state``)."""
         like = next(self.generator.parameters())
+        generator = self._generator if generator is None else _as_generator(generator)
         return gaussian_noise((check_positive_int(n, "n"), self.code_size), like, generator)
 
     def sample(self, n, *, generator=None):
@@ -163,8 +173,8 @@ class ConditionalGAN(GAN):
     training step get the labels of the real batch.
     """
 
-    def __init__(self, generator, discriminator, code_size, n_classes):
-        super().__init__(generator, discriminator, code_size)
+    def __init__(self, generator, discriminator, code_size, n_classes, *, random_state=None):
+        super().__init__(generator, discriminator, code_size, random_state=random_state)
         self.n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
 
     def split_batch(self, batch):
@@ -201,43 +211,48 @@ class ConditionalGAN(GAN):
             return self.generate(self.noise(len(one_hot), generator), one_hot)
 
 
-def dcgan_generator(code_size, *, channels=64, out_channels=1):
+def dcgan_generator(code_size, *, channels=64, out_channels=1, random_state=None):
     """A DCGAN generator (Radford et al., 2016) for 28 x 28 images in [0, 1]:
 
     z [n, code_size] -> linear -> [n, 2c, 7, 7] -> BN, ReLU -> transposed conv (stride 2)
     -> [n, c, 14, 14] -> BN, ReLU -> transposed conv (stride 2) -> [n, out_channels, 28, 28]
     -> sigmoid, with c = ``channels``. No pooling: the transposed convolutions learn the
-    upsampling.
+    upsampling. ``random_state`` seeds the initial weights as in :func:`coursekit.blocks.mlp`.
     """
     c = check_positive_int(channels, "channels")
-    return nn.Sequential(
-        nn.Linear(check_positive_int(code_size, "code_size"), 2 * c * 7 * 7, bias=False),
-        nn.Unflatten(1, (2 * c, 7, 7)),
-        nn.BatchNorm2d(2 * c), nn.ReLU(),
-        nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(c), nn.ReLU(),
-        nn.ConvTranspose2d(c, check_positive_int(out_channels, "out_channels"), 4, stride=2,
-                           padding=1),
-        nn.Sigmoid(),
-    )
+    code_size = check_positive_int(code_size, "code_size")
+    out_channels = check_positive_int(out_channels, "out_channels")
+    with _seeded_weights(random_state):
+        return nn.Sequential(
+            nn.Linear(code_size, 2 * c * 7 * 7, bias=False),
+            nn.Unflatten(1, (2 * c, 7, 7)),
+            nn.BatchNorm2d(2 * c), nn.ReLU(),
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(c), nn.ReLU(),
+            nn.ConvTranspose2d(c, out_channels, 4, stride=2, padding=1),
+            nn.Sigmoid(),
+        )
 
 
-def dcgan_discriminator(in_channels=1, *, channels=64):
+def dcgan_discriminator(in_channels=1, *, channels=64, random_state=None):
     """A DCGAN discriminator (Radford et al., 2016) for 28 x 28 images:
 
     [n, in_channels, 28, 28] -> conv (stride 2) -> [n, c, 14, 14] -> LeakyReLU(0.2) -> conv
     (stride 2) -> [n, 2c, 7, 7] -> BN, LeakyReLU(0.2) -> linear -> logits [n, 1]. Strided
     convolutions replace pooling; no batch norm on the input layer, as in the paper.
+    ``random_state`` seeds the initial weights as in :func:`coursekit.blocks.mlp`.
     """
     c = check_positive_int(channels, "channels")
-    return nn.Sequential(
-        nn.Conv2d(check_positive_int(in_channels, "in_channels"), c, 4, stride=2, padding=1),
-        nn.LeakyReLU(0.2),
-        nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),
-        nn.Flatten(),
-        nn.Linear(2 * c * 7 * 7, 1),
-    )
+    in_channels = check_positive_int(in_channels, "in_channels")
+    with _seeded_weights(random_state):
+        return nn.Sequential(
+            nn.Conv2d(in_channels, c, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            nn.Linear(2 * c * 7 * 7, 1),
+        )
 
 
 # --- training -----------------------------------------------------------------------------
@@ -250,7 +265,8 @@ def train_gan(gan, data, *, epochs, batch_size=64, lr=2e-4, betas=(0.5, 0.999),
 
     ``data`` is a tensor of real objects (a pair ``(X, y)`` for a :class:`ConditionalGAN`).
     ``generator`` (a ``torch.Generator`` or an int seed) drives the shuffling and the noise;
-    ``None`` uses torch's global generator. Device handling is :func:`coursekit.train.fit`'s:
+    ``None`` shuffles with torch's global generator and draws the noise with the model's
+    ``random_state``. Device handling is :func:`coursekit.train.fit`'s:
     training on ``device`` (default: a GPU when there is one), then back home, in eval mode.
     ``on_epoch(gan, epoch)``, when given, is called after each epoch (in eval mode) and its
     results are kept in ``history["on_epoch"]``. Returns the history ``{"d_loss": [...],
@@ -262,8 +278,9 @@ def train_gan(gan, data, *, epochs, batch_size=64, lr=2e-4, betas=(0.5, 0.999),
     batch_size = check_positive_int(batch_size, "batch_size")
     lr = check_positive_float(lr, "lr")
     device = resolve_device(device)
-    noise = _as_generator(generator)
-    batches = _batches(data, "data", batch_size, True, noise)
+    shuffle = _as_generator(generator)
+    noise = gan._generator if shuffle is None else shuffle
+    batches = _batches(data, "data", batch_size, True, shuffle)
 
     home = next(gan.parameters()).device
     gan.to(device).eval()
@@ -306,7 +323,8 @@ def _check_shapes(gan, batch, device):
     """Fail early, with a clear message, when G's objects are not shaped like the data."""
     real, labels = gan.split_batch(_to_device(batch, device))
     with torch.no_grad():
-        fake = gan.generate(gan.noise(1), None if labels is None else labels[:1])
+        probe = gan.noise(1, torch.Generator().manual_seed(0))  # no draw from the model's seed
+        fake = gan.generate(probe, None if labels is None else labels[:1])
     if fake.shape[1:] != real.shape[1:]:
         raise ValueError(f"the generator makes objects of shape {tuple(fake.shape[1:])} but "
                          f"data holds objects of shape {tuple(real.shape[1:])}; reshape data")

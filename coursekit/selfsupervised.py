@@ -28,7 +28,7 @@ from torch import nn
 
 from coursekit.autoencoders import _code_size, _inputs, _labelled
 from coursekit.blocks.mlp import mlp
-from coursekit.train import gaussian_noise, uniform_noise
+from coursekit.train import _as_generator, _as_model_tensor, gaussian_noise, uniform_noise
 from coursekit.validation import check_matrix, check_positive_float, check_positive_int
 
 __all__ = [
@@ -94,9 +94,12 @@ class PatchPositionNet(nn.Module):
     code whole images); the classifier ``h`` (a one-hidden-layer MLP) reads the two codes
     side by side and scores the 8 positions. ``loss((pairs, positions))`` is the mean
     cross-entropy; pairs ``[n, 2, p, p]`` come from :func:`relative_patch_position_pairs`.
+    ``random_state`` (None, an int, or a ``torch.Generator``) seeds the initial weights of
+    ``h`` (the encoder's are seeded where it is built); ``None`` uses torch's global
+    generator.
     """
 
-    def __init__(self, encoder, *, code_size=None, hidden=128, side=28):
+    def __init__(self, encoder, *, code_size=None, hidden=128, side=28, random_state=None):
         super().__init__()
         if not isinstance(encoder, nn.Module):
             raise TypeError(f"encoder must be a torch.nn.Module, got {type(encoder).__name__}")
@@ -104,10 +107,14 @@ class PatchPositionNet(nn.Module):
         code_size = check_positive_int(code_size, "code_size")
         self.side = check_positive_int(side, "side")
         self.encoder = encoder
-        self.classifier = mlp([2 * code_size, check_positive_int(hidden, "hidden"), 8])
+        self.random_state = random_state
+        self.classifier = mlp([2 * code_size, check_positive_int(hidden, "hidden"), 8],
+                              random_state=random_state)
 
     def forward(self, pairs):
-        """Position scores (logits) ``[n, 8]`` for pairs ``[n, 2, p, p]``."""
+        """Position scores (logits) ``[n, 8]`` for pairs ``[n, 2, p, p]`` (a tensor or an
+        array)."""
+        pairs = _as_model_tensor(self, pairs, "pairs")
         if pairs.ndim != 4 or pairs.shape[1] != 2:
             raise ValueError(f"pairs must be [n, 2, patch, patch], got {tuple(pairs.shape)}")
         n, _, height, width = pairs.shape
@@ -211,11 +218,14 @@ class SimCLR(nn.Module):
     any, are ignored), codes them ``z = g(f(view))`` and returns :func:`nt_xent_loss` at
     ``temperature``. ``g`` is the paper's MLP ``code -> hidden -> projection_dim`` with a
     ReLU; the features for later tasks are ``f(x)`` (``forward``), not ``g(f(x))``.
-    ``augmentation`` holds keyword options of :func:`augment`; ``generator`` drives it.
+    ``augmentation`` holds keyword options of :func:`augment`. ``random_state`` (None, an
+    int, or a ``torch.Generator``) seeds the initial weights of ``g`` and every view drawn
+    (the encoder's weights are seeded where it is built); ``None`` uses torch's global
+    generator.
     """
 
     def __init__(self, encoder, projection_dim=64, temperature=0.5, *, code_size=None,
-                 hidden=None, augmentation=None, generator=None):
+                 hidden=None, augmentation=None, random_state=None):
         super().__init__()
         if not isinstance(encoder, nn.Module):
             raise TypeError(f"encoder must be a torch.nn.Module, got {type(encoder).__name__}")
@@ -223,21 +233,24 @@ class SimCLR(nn.Module):
         code_size = check_positive_int(code_size, "code_size")
         hidden = code_size if hidden is None else check_positive_int(hidden, "hidden")
         self.encoder = encoder
+        self.random_state = random_state
         self.projection = mlp([code_size, hidden,
-                               check_positive_int(projection_dim, "projection_dim")])
+                               check_positive_int(projection_dim, "projection_dim")],
+                              random_state=random_state)  # checks random_state
         self.temperature = check_positive_float(temperature, "temperature")
         self.augmentation = dict(augmentation or {})
-        augment(torch.zeros(1, 4, 4), **self.augmentation)  # bad options fail here, not later
-        self.generator = generator
+        # bad options fail here, not later; a throwaway generator keeps every seed untouched
+        augment(torch.zeros(1, 4, 4), generator=torch.Generator(), **self.augmentation)
+        self._generator = _as_generator(random_state, "random_state")
 
     def forward(self, x):
-        """The representation ``f(x)`` ``[n, code_size]``."""
-        return self.encoder(x)
+        """The representation ``f(x)`` ``[n, code_size]``; ``x`` is a tensor or an array."""
+        return self.encoder(_as_model_tensor(self, x, "x"))
 
     def loss(self, batch):
         x = _inputs(batch)
-        view1 = augment(x, generator=self.generator, **self.augmentation)
-        view2 = augment(x, generator=self.generator, **self.augmentation)
+        view1 = augment(x, generator=self._generator, **self.augmentation)
+        view2 = augment(x, generator=self._generator, **self.augmentation)
         both = self.projection(self.encoder(torch.cat([view1, view2])))  # one pass, 2N views
         z1, z2 = both.split(len(x))
         return nt_xent_loss(z1, z2, self.temperature)

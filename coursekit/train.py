@@ -319,6 +319,17 @@ def _as_float_tensor(value, name, like):
         raise TypeError(f"{name} must be an array or tensor of numbers: {error}") from None
 
 
+def _as_model_tensor(model, x, name):
+    """An array ``x`` as a float tensor on ``model``'s device with its parameters' dtype; a
+    tensor ``x`` as it is (its checks are the model's). Strings and ``None``: ``TypeError``."""
+    if torch.is_tensor(x):
+        return x
+    like = next(model.parameters(), None)
+    if like is None:
+        like = torch.empty(0)
+    return _as_float_tensor(x, name, like)
+
+
 def _make_optimizer(optimizer, model, lr):
     if isinstance(optimizer, torch.optim.Optimizer):
         ours = {id(p) for p in model.parameters()}

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coursekit.train import OPTIMIZERS, fit
+from coursekit.train import OPTIMIZERS, _as_model_tensor, fit
 from coursekit.validation import check_matrix, check_positive_float, check_positive_int
 
 # --- transfer: a new head on a pretrained encoder --------------------------------------------
@@ -48,7 +48,8 @@ class EncoderWithHead(nn.Module):
         return self
 
     def forward(self, x):
-        """Class scores (logits) ``[n, n_classes]``."""
+        """Class scores (logits) ``[n, n_classes]``; ``x`` is a tensor or an array."""
+        x = _as_model_tensor(self, x, "x")
         if self.freeze:
             with torch.no_grad():
                 z = self.encoder(x)
@@ -127,8 +128,9 @@ class MultiTaskNet(nn.Module):
         self.losses = {name: _cross_entropy for name in heads} | _per_task(losses, heads, "losses")
 
     def forward(self, x):
-        """The outputs of every head on the shared codes: ``{name: g_t(f(x))}``."""
-        z = self.encoder(x)
+        """The outputs of every head on the shared codes: ``{name: g_t(f(x))}``; ``x`` is a
+        tensor or an array."""
+        z = self.encoder(_as_model_tensor(self, x, "x"))
         return {name: head(z) for name, head in self.heads.items()}
 
     def loss_parts(self, batch):

@@ -238,8 +238,7 @@ def test_augment_rejects_bad_input():
 def test_simclr_loss_is_nt_xent_of_two_augmented_views():
     seed_everything(0)
     encoder = conv_encoder(16, channels=(4, 8))
-    model = SimCLR(encoder, projection_dim=8, temperature=0.3,
-                   generator=torch.Generator().manual_seed(5))
+    model = SimCLR(encoder, projection_dim=8, temperature=0.3, random_state=5)
     x = torch.rand(6, 28, 28)
     loss = model.loss((x, torch.zeros(6, dtype=torch.int64)))  # labels are ignored
     replay = torch.Generator().manual_seed(5)
