@@ -48,6 +48,7 @@ autograde`` never runs a stranger's code unprotected.
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -302,13 +303,31 @@ def chown_tree(path, uid):
 def readonly_paths():
     """What the kernel must see besides the system: Python, the venv, coursekit and its data."""
     paths = [os.path.realpath(sys.base_prefix), sys.prefix, os.path.realpath(sys.prefix)]
-    package = Path(__file__).resolve().parents[1] / "coursekit"
-    if package.is_dir():
-        paths.append(str(package))
+    if kernel_package():
+        paths.append(kernel_package())
     paths.append(str(coursekit_data_home()))
     extra = os.environ.get("COURSEKIT_SANDBOX_READONLY", "")
     paths += [path for path in extra.split(os.pathsep) if path]
     return sorted({path for path in paths if os.path.exists(path)})
+
+
+FIND_COURSEKIT = """\
+import importlib.util
+spec = importlib.util.find_spec("coursekit")
+print(spec.submodule_search_locations[0] if spec and spec.submodule_search_locations else "")
+"""
+
+
+@functools.cache
+def kernel_package():
+    """The coursekit folder a kernel imports, or None: found by the kernel's Python in
+    isolated mode, without the grader's PYTHONPATH or working folder, as the sandboxed kernel
+    will find it. An editable install may point into another checkout than this grader's;
+    guessing "beside the grading package" would leave that one unbound, and every cell that
+    imports coursekit would fail without saying why."""
+    found = subprocess.run([sys.executable, "-I", "-c", FIND_COURSEKIT], capture_output=True,
+                           text=True, check=False, timeout=60).stdout.strip()
+    return os.path.realpath(found) if found else None
 
 
 def coursekit_data_home():

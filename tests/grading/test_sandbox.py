@@ -9,6 +9,7 @@ autograde starts a sandboxed kernel); the tests below each check one outcome of 
 import csv
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import pytest
 from grading.feedback import hidden_test_lines
 from grading.sandbox import INSTALL_COMMAND, UID_BASE
 from tests.grading import submissions as build
-from tests.grading.harness import REPO, make_course, run_grading
+from tests.grading.harness import REPO, grading_environment, make_course, run_grading
 
 ASSIGNMENT = "00-distances"
 HONEST = ("honest_a", "honest_b")
@@ -576,6 +577,34 @@ def test_grading_without_bubblewrap_stops_and_names_the_install_command(tmp_path
     assert result.returncode == 2
     assert INSTALL_COMMAND in result.stderr and "--unsafe-no-sandbox" in result.stderr
     assert not (root / "autograded").exists()
+
+
+IMPORTS_COURSEKIT = """\
+import coursekit
+print('COURSEKIT AT', coursekit.__file__)
+"""
+
+
+@pytest.mark.slow
+def test_the_coursekit_the_kernel_imports_is_visible_whichever_checkout_grades(tmp_path):
+    # A second checkout (a worktree, last year's course) graded with the venv of the first,
+    # whose editable install points at the first: the kernel imports the first's coursekit.
+    checkout = tmp_path / "checkout"
+    for folder in ("grading", "coursekit"):
+        shutil.copytree(REPO / folder, checkout / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    root = make_course(tmp_path / "course", with_release=False)
+    build.submit(root, "student", ASSIGNMENT, build.with_cell_source(
+        SOLUTIONS, "manhattan", IMPORTS_COURSEKIT + "\n" + CORRECT_MANHATTAN))
+    env = dict(grading_environment(), PYTHONPATH=str(checkout))
+    result = subprocess.run(
+        [sys.executable, "-m", "grading", "--course-dir", str(root), "grade"],
+        cwd=checkout, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    imported = outputs_of(root, "student")
+    assert "COURSEKIT AT" in imported, imported  # not a ModuleNotFoundError
+    with open(root / "grades.csv", newline="", encoding="utf-8") as file:
+        assert float(next(csv.DictReader(file))["score"]) == FULL_SCORE
 
 
 # --- without a grading run ---------------------------------------------------------------------
