@@ -289,7 +289,7 @@ class DenoisingAutoEncoder(AutoEncoder):
         """A corrupted copy ``x~`` of ``x`` (same shape); ``generator`` (default: the model's
         ``random_state``) draws the noise."""
         x = _as_model_tensor(self, x, "x")
-        generator = self._generator if generator is None else _as_generator(generator)
+        generator = _as_generator(generator, default=self._generator)
         if self.noise == "gaussian":
             return x + self.sigma * gaussian_noise(x.shape, x, generator)
         keep = uniform_noise(x.shape, x, generator) >= self.p0

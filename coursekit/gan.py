@@ -128,7 +128,7 @@ class GAN(nn.Module):
         """z ~ N(0, I), ``[n, code_size]``, on the model's device, drawn with ``generator``
         (default: the model's ``random_state``)."""
         like = next(self.generator.parameters())
-        generator = self._generator if generator is None else _as_generator(generator)
+        generator = _as_generator(generator, default=self._generator)
         return gaussian_noise((check_positive_int(n, "n"), self.code_size), like, generator)
 
     def sample(self, n, *, generator=None):
@@ -278,9 +278,8 @@ def train_gan(gan, data, *, epochs, batch_size=64, lr=2e-4, betas=(0.5, 0.999),
     batch_size = check_positive_int(batch_size, "batch_size")
     lr = check_positive_float(lr, "lr")
     device = resolve_device(device)
-    shuffle = _as_generator(generator)
-    noise = gan._generator if shuffle is None else shuffle
-    batches = _batches(data, "data", batch_size, True, shuffle)
+    noise = _as_generator(generator)  # None: GAN.noise draws with the model's random_state
+    batches = _batches(data, "data", batch_size, True, noise)
 
     home = next(gan.parameters()).device
     gan.to(device).eval()

@@ -112,13 +112,13 @@ class RBM(nn.Module):
         """``(P(h = 1 | v), h)`` with ``h ~ P(h | v)``, each unit an independent coin:
         ``[n, n_visible]`` -> two ``[n, n_hidden]`` tensors."""
         probabilities = self.hidden_probabilities(v)
-        return probabilities, bernoulli(probabilities, self._generator_for(generator))
+        return probabilities, bernoulli(probabilities, _as_generator(generator, default=self._generator))
 
     def sample_v(self, h, generator=None):
         """``(P(v = 1 | h), v)`` with ``v ~ P(v | h)``: ``[n, n_hidden]`` -> two
         ``[n, n_visible]`` tensors."""
         probabilities = self.visible_probabilities(h)
-        return probabilities, bernoulli(probabilities, self._generator_for(generator))
+        return probabilities, bernoulli(probabilities, _as_generator(generator, default=self._generator))
 
     @torch.no_grad()
     def init_visible_bias(self, v, clip=0.01):
@@ -148,7 +148,7 @@ class RBM(nn.Module):
         steps = check_positive_int(steps, "steps", minimum=0)
         if keep_every is not None:
             keep_every = check_positive_int(keep_every, "keep_every")
-        generator = self._generator_for(generator)
+        generator = _as_generator(generator, default=self._generator)
         chain = [v]  # checked once above: the steps below run on valid states only
         for step in range(1, steps + 1):
             h = bernoulli(self._hidden(v), generator)  # CD's steps 2-3: P(h | v), h ~ P(h | v)
@@ -201,7 +201,7 @@ class RBM(nn.Module):
     @torch.no_grad()
     def _negative_samples(self, v_data, generator):
         """``v_k``: ``k`` Gibbs steps from the data (CD-k) or from the persistent chains (PCD-k)."""
-        generator = self._generator_for(generator)
+        generator = _as_generator(generator, default=self._generator)
         if not self.persistent:
             return self.gibbs(v_data, self.k, generator=generator)
         if self.chains is None or self.chains.device != v_data.device:
@@ -248,9 +248,6 @@ class RBM(nn.Module):
         return -self.free_energy(v) - self.log_partition()
 
     # --- helpers -----------------------------------------------------------------------------
-
-    def _generator_for(self, generator):
-        return self._generator if generator is None else _as_generator(generator)
 
     def _check_units(self, x, size, name):
         """``x`` as a tensor ``[n, size]`` of the parameters' dtype and device, values in [0, 1]."""

@@ -276,10 +276,13 @@ def resolve_device(device):
     return device
 
 
-def _as_generator(generator, name="generator"):
-    """``None``, a ``torch.Generator``, or a new CPU generator seeded with the int ``generator``
-    (an error naming ``name`` otherwise)."""
-    if generator is None or isinstance(generator, torch.Generator):
+def _as_generator(generator, name="generator", *, default=None):
+    """A ``torch.Generator`` as it is, a new CPU generator seeded with the int ``generator``, or
+    ``default`` for ``None`` (a model's own ``random_state``); an error naming ``name``
+    otherwise."""
+    if generator is None:
+        return default
+    if isinstance(generator, torch.Generator):
         return generator
     return torch.Generator().manual_seed(check_positive_int(generator, name, minimum=0))
 

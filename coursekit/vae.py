@@ -137,7 +137,7 @@ class VAE(nn.Module):
     def reparameterize(self, mu, logvar, generator=None):
         """z = mu + sigma * eps, eps ~ N(0, I), sigma = exp(logvar / 2): a sample of q(z|x)
         that is differentiable in mu and logvar. Shapes ``[..., d]`` -> ``[..., d]``."""
-        eps = gaussian_noise(mu.shape, mu, self._generator_for(generator))
+        eps = gaussian_noise(mu.shape, mu, _as_generator(generator, default=self._generator))
         return mu + torch.exp(0.5 * logvar) * eps
 
     def decode(self, z, *, logits=False):
@@ -225,7 +225,7 @@ class VAE(nn.Module):
         """Generate ``n`` objects ``[n, n_features]``: z ~ p(z) = N(0, prior_std^2 I), then the
         mean of p_beta(x|z) (``mean=True``) or a draw x ~ p_beta(x|z) (``mean=False``)."""
         n = check_positive_int(n, "n")
-        generator = self._generator_for(generator)
+        generator = _as_generator(generator, default=self._generator)
         z = self.prior_std * gaussian_noise((n, self.code_size), self.to_mu.weight, generator)
         means = self.decode(z)
         if mean:
@@ -262,11 +262,6 @@ class VAE(nn.Module):
         """Decodings while one or two latent coordinates move: ``decode(latent_grid(...))``,
         ``[m, n_features]`` for one coordinate and ``[m1, m2, n_features]`` for two."""
         return self.decode(self.latent_grid(x_or_z, dims, values, is_code=is_code))
-
-    # --- helpers --------------------------------------------------------------------------
-
-    def _generator_for(self, generator):
-        return self._generator if generator is None else _as_generator(generator)
 
     # --- input checks ---------------------------------------------------------------------
 

@@ -303,8 +303,9 @@ def chown_tree(path, uid):
 def readonly_paths():
     """What the kernel must see besides the system: Python, the venv, coursekit and its data."""
     paths = [os.path.realpath(sys.base_prefix), sys.prefix, os.path.realpath(sys.prefix)]
-    if kernel_package():
-        paths.append(kernel_package())
+    package = kernel_package()
+    if package:
+        paths.append(package)
     paths.append(str(coursekit_data_home()))
     extra = os.environ.get("COURSEKIT_SANDBOX_READONLY", "")
     paths += [path for path in extra.split(os.pathsep) if path]

@@ -72,11 +72,13 @@ def test_an_array_gives_what_its_tensor_gives(name):
     torch.testing.assert_close(from_array, from_tensor, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("name", ["EncoderWithHead.forward", "SimCLR.forward",
-                                  "DistilledStudent.forward", "PatchPositionNet.forward"])
-def test_text_instead_of_numbers_is_a_type_error_naming_the_input(name):
+@pytest.mark.parametrize(("name", "argument"), [
+    ("EncoderWithHead.forward", "x"), ("MultiTaskNet.predict", "x"), ("SimCLR.forward", "x"),
+    ("DistilledStudent.forward", "x"), ("JointTeacherStudent.forward", "x"),
+    ("PatchPositionNet.forward", "pairs")])
+def test_text_instead_of_numbers_is_a_type_error_naming_the_input(name, argument):
     build, method, _ = CALLS[name]
-    with pytest.raises(TypeError, match="x|pairs"):
+    with pytest.raises(TypeError, match=f"^{argument} must be an array or tensor of numbers"):
         getattr(build(), method)("not numbers")
 
 
